@@ -1,0 +1,41 @@
+"""The admin editor's endpoints: Markdown preview and image upload, for staff only.
+
+They replace django-markdownx's own views, which check no login, accept SVG and trust
+the client's Content-Type. The markdownx widget finds them through
+MARKDOWNX_URLS_PATH and MARKDOWNX_UPLOAD_URLS_PATH.
+"""
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.files.storage import default_storage
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.http import require_POST
+
+from .images import ImageRejected, store_upload
+from .markdown import ALT_PLACEHOLDER, render_markdown
+
+MAX_PREVIEW_CHARS = 500_000
+
+
+def _staff_only(view):
+    # Anonymous or non-staff callers are sent to the admin login, never served.
+    return staff_member_required(require_POST(view))
+
+
+@_staff_only
+def markdownify(request):
+    content = request.POST.get("content", "")
+    if len(content) > MAX_PREVIEW_CHARS:
+        return HttpResponse("The text is too long to preview.", status=400)
+    return HttpResponse(render_markdown(content), content_type="text/html; charset=utf-8")
+
+
+@_staff_only
+def upload_image(request):
+    upload = request.FILES.get("image")
+    if upload is None:
+        return JsonResponse({"error": "No image was received."}, status=400)
+    try:
+        name, _image = store_upload(upload)
+    except ImageRejected as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse({"image_code": f"![{ALT_PLACEHOLDER}]({default_storage.url(name)})"})

@@ -1,0 +1,218 @@
+"""The one Markdown renderer: Markdown in, sanitised HTML out.
+
+Post bodies, series descriptions and link commentary are rendered here when they are
+saved, and the admin's live preview calls the same function, so the author previews
+exactly what readers will get. Pages never render Markdown per request.
+
+Rendering is two steps: Python-Markdown (fenced code with Pygments classes, tables,
+footnotes, heading anchors) and then nh3 with an explicit allow-list, because Markdown
+passes raw HTML through untouched.
+"""
+
+import functools
+import re
+import threading
+import xml.etree.ElementTree as etree
+from dataclasses import dataclass
+from html import unescape
+from urllib.parse import urlsplit
+
+import markdown
+import nh3
+from markdown.extensions import Extension
+from markdown.extensions.toc import slugify_unicode
+from markdown.treeprocessors import Treeprocessor
+
+ALLOWED_TAGS = frozenset(
+    {
+        "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup",
+        "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure",
+        "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark",
+        "ol", "p", "pre", "q", "s", "samp", "small", "span", "strong", "sub", "summary",
+        "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul",
+        "var", "wbr",
+    }
+)  # fmt: skip
+
+# Global attributes are limited to id (heading anchors, footnotes) and class (Pygments
+# tokens, footnote markup); nothing that runs script or styles the page.
+ALLOWED_ATTRIBUTES = {
+    "*": {"id", "class", "title", "lang", "dir"},
+    "a": {"href", "rel"},
+    "img": {"src", "alt", "width", "height", "loading", "decoding"},
+    "abbr": set(),
+    "blockquote": {"cite"},
+    "q": {"cite"},
+    "del": {"cite", "datetime"},
+    "ins": {"cite", "datetime"},
+    "time": {"datetime"},
+    "ol": {"start", "reversed", "type"},
+    "li": {"value"},
+    "td": {"align", "colspan", "rowspan"},
+    "th": {"align", "colspan", "rowspan", "scope"},
+    "col": {"span"},
+    "colgroup": {"span"},
+    "details": {"open"},
+}
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+# Elements whose content is dropped along with the tag, not kept as text.
+DROP_CONTENT_TAGS = frozenset(
+    {"script", "style", "iframe", "object", "embed", "noscript", "template", "textarea",
+     "select", "svg", "math", "frame", "frameset", "noembed", "applet"}
+)  # fmt: skip
+EXTERNAL_REL = "noopener noreferrer"
+
+
+class _StructureTreeprocessor(Treeprocessor):
+    """Page structure that plain Markdown lacks.
+
+    - ``# Heading`` becomes ``<h2>``: the post title is the page's only ``<h1>``.
+    - An image alone in its paragraph becomes a figure and its title the caption:
+      ``![A chart of cache hits](chart.png "Hits per hour")`` renders as
+      ``<figure><img alt="A chart of cache hits" …><figcaption>Hits per hour</figcaption>``.
+    """
+
+    def run(self, root):
+        for heading in root.iter("h1"):
+            heading.tag = "h2"
+        for paragraph in root.iter("p"):
+            children = list(paragraph)
+            if len(children) != 1 or children[0].tag != "img":
+                continue
+            image = children[0]
+            if (paragraph.text or "").strip() or (image.tail or "").strip():
+                continue
+            paragraph.tag = "figure"
+            paragraph.text = None
+            image.tail = None
+            image.set("loading", "lazy")
+            image.set("decoding", "async")
+            caption = image.attrib.pop("title", "").strip()
+            if caption:
+                figcaption = etree.SubElement(paragraph, "figcaption")
+                figcaption.text = caption
+
+
+class _StructureExtension(Extension):
+    def extendMarkdown(self, md):
+        # After "inline" (which makes the <img>), before "toc" and "prettify".
+        md.treeprocessors.register(_StructureTreeprocessor(md), "bytepress-structure", 15)
+
+
+_EXTENSIONS = [
+    _StructureExtension(),
+    "markdown.extensions.fenced_code",
+    "markdown.extensions.codehilite",
+    "markdown.extensions.tables",
+    "markdown.extensions.footnotes",
+    "markdown.extensions.toc",
+    "markdown.extensions.sane_lists",
+    "markdown.extensions.abbr",
+    "markdown.extensions.def_list",
+]
+_EXTENSION_CONFIGS = {
+    "markdown.extensions.codehilite": {
+        "css_class": "highlight",
+        "guess_lang": False,
+        "use_pygments": True,
+        "noclasses": False,
+    },
+    "markdown.extensions.tables": {"use_align_attribute": True},
+    "markdown.extensions.toc": {
+        "slugify": slugify_unicode,
+        "permalink": "#",
+        "permalink_class": "heading-anchor",
+        "permalink_title": "Link to this section",
+        "toc_depth": "2-4",
+    },
+    "markdown.extensions.footnotes": {"BACKLINK_TITLE": "Back to reference %d"},
+}
+
+# html5ever (behind nh3) always writes attributes as name="value" with quotes escaped,
+# so after sanitising, this matches every <a> start tag exactly.
+_A_TAG = re.compile(r'<a((?:\s+[\w:-]+="[^"]*")*)\s*>')
+_ATTR = re.compile(r'\s+([\w:-]+)="([^"]*)"')
+_TAGS = re.compile(r"<[^>]*>")
+# Markup that is navigation, not prose: left out of plain text.
+_NOT_PROSE = re.compile(
+    r'<a class="(?:heading-anchor|footnote-backref)"[^>]*>.*?</a>|<sup id="fnref[^"]*">.*?</sup>',
+    re.S,
+)
+_SPACES = re.compile(r"\s+")
+
+# The alt text the editor inserts with an uploaded image, for the author to replace.
+ALT_PLACEHOLDER = "Describe this image"
+_MARKDOWN_IMAGE_ALT = re.compile(r"!\[([^\]]*)\]\(")
+
+_local = threading.local()
+
+
+@dataclass(frozen=True)
+class Rendered:
+    html: str
+    toc_html: str
+
+
+def _converter() -> markdown.Markdown:
+    # A Markdown instance is not thread-safe but is costly to build: keep one per thread.
+    md = getattr(_local, "md", None)
+    if md is None:
+        md = _local.md = markdown.Markdown(
+            extensions=_EXTENSIONS, extension_configs=_EXTENSION_CONFIGS, output_format="html"
+        )
+    return md
+
+
+def _is_external(href: str) -> bool:
+    parts = urlsplit(unescape(href))
+    return parts.scheme in {"http", "https"} or href.startswith("//")
+
+
+def _add_rel(match: re.Match) -> str:
+    attrs = dict(_ATTR.findall(match.group(1)))
+    attrs.pop("rel", None)
+    if _is_external(attrs.get("href", "")):
+        attrs["rel"] = EXTERNAL_REL
+    return "<a" + "".join(f' {name}="{value}"' for name, value in attrs.items()) + ">"
+
+
+def sanitize_html(html: str) -> str:
+    """Keep only allow-listed tags, attributes and URL schemes; mark external links."""
+    cleaned = nh3.clean(
+        html,
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(DROP_CONTENT_TAGS),
+        attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(URL_SCHEMES),
+        link_rel=None,
+        strip_comments=True,
+    )
+    return _A_TAG.sub(_add_rel, cleaned)
+
+
+@functools.lru_cache(maxsize=256)
+def render(text: str) -> Rendered:
+    """Render Markdown to sanitised HTML, with the table of contents of its headings."""
+    md = _converter()
+    md.reset()
+    html = md.convert(text or "")
+    toc = getattr(md, "toc", "") if getattr(md, "toc_tokens", None) else ""
+    return Rendered(html=sanitize_html(html), toc_html=sanitize_html(toc) if toc else "")
+
+
+def render_markdown(text: str) -> str:
+    """The body HTML only; also django-markdownx's MARKDOWNIFY_FUNCTION."""
+    return render(text).html
+
+
+def images_missing_alt(text: str) -> bool:
+    """True if a Markdown image has empty alt text or still has the upload placeholder."""
+    return any(
+        not alt.strip() or alt.strip() == ALT_PLACEHOLDER
+        for alt in _MARKDOWN_IMAGE_ALT.findall(text or "")
+    )
+
+
+def html_to_text(html: str) -> str:
+    """Plain text of sanitised HTML, for excerpts, reading time and search."""
+    return _SPACES.sub(" ", unescape(_TAGS.sub(" ", _NOT_PROSE.sub("", html)))).strip()

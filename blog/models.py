@@ -1,0 +1,389 @@
+"""The content model: sections, posts, series, links, tags, the author and the site.
+
+``Post.objects.published()`` is the only definition of what the public may see.
+"""
+
+import math
+import uuid
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import Truncator, slugify
+from markdownx.models import MarkdownxField
+from taggit.managers import TaggableManager
+from taggit.models import TagBase, TaggedItemBase
+
+from . import markdown
+
+# Section URLs sit at the top level (/<section>/), so these paths can never be sections.
+RESERVED_SLUGS = frozenset(
+    {
+        "admin", "api", "archive", "accounts", "feed", "feed.json", "feeds", "media",
+        "static", "search", "series", "sitemap.xml", "robots.txt", "tags", "tag",
+        "favicon.ico", "humans.txt", "manifest.json", "preview", "markdownx", "login",
+        "logout", "page", "404", "500", ".well-known",
+    }
+)  # fmt: skip
+
+WORDS_PER_MINUTE = 230
+SUMMARY_CHARS = 280
+
+
+def validate_section_slug(value: str) -> None:
+    if value.lower() in RESERVED_SLUGS:
+        raise ValidationError(
+            "“%(slug)s” is reserved for a site page (%(reserved)s); choose another slug.",
+            code="reserved",
+            params={"slug": value, "reserved": ", ".join(sorted(RESERVED_SLUGS))},
+        )
+
+
+class Section(models.Model):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(
+        max_length=100,
+        unique=True,
+        validators=[validate_section_slug],
+        help_text="The section's address: /<slug>/.",
+    )
+    description = models.TextField(blank=True)
+    nav_position = models.PositiveSmallIntegerField(
+        default=0, help_text="Order in the site navigation, lowest first."
+    )
+
+    class Meta:
+        ordering = ["nav_position", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("blog:section-detail", kwargs={"section": self.slug})
+
+
+class AuthorProfile(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="author_profile"
+    )
+    display_name = models.CharField(max_length=100)
+    bio = models.TextField(blank=True, help_text="A sentence or two, shown in the byline.")
+    avatar = models.ImageField(upload_to="avatars/", blank=True)
+
+    class Meta:
+        ordering = ["display_name"]
+
+    def __str__(self):
+        return self.display_name
+
+
+class ProfileLink(models.Model):
+    profile = models.ForeignKey(AuthorProfile, on_delete=models.CASCADE, related_name="links")
+    label = models.CharField(max_length=50, help_text="LinkedIn, GitHub, Mastodon, …")
+    url = models.URLField(max_length=500)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self):
+        return f"{self.label}: {self.url}"
+
+
+class SiteSettings(models.Model):
+    """The one row of site-wide settings; ``SiteSettings.load()`` creates it on demand."""
+
+    title = models.CharField(max_length=100, default="Bytepress")
+    tagline = models.CharField(max_length=200, blank=True)
+    logo = models.ImageField(upload_to="site/", blank=True)
+    logo_alt = models.CharField("logo alt text", max_length=200, blank=True)
+    owner = models.ForeignKey(
+        AuthorProfile,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        help_text="The author named in the site header.",
+    )
+    posts_per_page = models.PositiveSmallIntegerField(default=10)
+    feed_length = models.PositiveSmallIntegerField(
+        default=20, help_text="How many recent posts each feed carries."
+    )
+
+    class Meta:
+        verbose_name = "site settings"
+        verbose_name_plural = "site settings"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="site_settings_singleton"),
+            models.CheckConstraint(
+                condition=models.Q(posts_per_page__gte=1, posts_per_page__lte=100),
+                name="site_settings_posts_per_page_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(feed_length__gte=1, feed_length__lte=200),
+                name="site_settings_feed_length_range",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        if self.logo and not self.logo_alt.strip():
+            raise ValidationError({"logo_alt": "Describe the logo for readers who can't see it."})
+        if not 1 <= self.posts_per_page <= 100:
+            raise ValidationError({"posts_per_page": "Choose between 1 and 100 posts per page."})
+        if not 1 <= self.feed_length <= 200:
+            raise ValidationError({"feed_length": "Choose between 1 and 200 feed items."})
+
+    @classmethod
+    def load(cls) -> "SiteSettings":
+        obj, _ = cls.objects.get_or_create(pk=1)
+        return obj
+
+
+class Series(models.Model):
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    description = MarkdownxField(blank=True)
+    description_html = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name_plural = "series"
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        self.render()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("blog:series-detail", kwargs={"slug": self.slug})
+
+    def render(self) -> None:
+        self.description_html = markdown.render_markdown(self.description)
+
+
+class Tag(TagBase):
+    """A tag whose slug is never empty and whose name is unique regardless of case."""
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="blog_tag_name_ci_unique")]
+
+    def get_absolute_url(self):
+        return reverse("blog:tag-detail", kwargs={"slug": self.slug})
+
+    def slugify(self, tag, i=None):
+        # Unicode is kept (the URL converter accepts it); a name of symbols only, which
+        # slugifies to "", gets a generic slug that taggit then makes unique.
+        slug = slugify(tag, allow_unicode=True) or "tag"
+        return slug if i is None else f"{slug}-{i}"
+
+
+class TaggedPost(TaggedItemBase):
+    content_object = models.ForeignKey("Post", on_delete=models.CASCADE)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="tagged_posts")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_object", "tag"], name="blog_tagged_post_unique"
+            )
+        ]
+
+
+class PostQuerySet(models.QuerySet):
+    def published(self, now=None):
+        """What the public may see: published, and not dated in the future."""
+        return self.filter(status=Post.Status.PUBLISHED, published_at__lte=now or timezone.now())
+
+
+class Post(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, help_text="Unique within the section.")
+    subtitle = models.CharField(max_length=300, blank=True)
+    section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="posts")
+    author = models.ForeignKey(AuthorProfile, on_delete=models.PROTECT, related_name="posts")
+    body = MarkdownxField(help_text="Markdown. Drop or paste an image to upload it.")
+    body_html = models.TextField(blank=True, editable=False)
+    body_text = models.TextField(blank=True, editable=False)
+    toc_html = models.TextField(blank=True, editable=False)
+    excerpt = models.TextField(
+        blank=True, help_text="Shown in lists and feeds. Leave blank to use the opening text."
+    )
+    summary = models.TextField(blank=True, editable=False)
+    cover_image = models.ImageField(upload_to="covers/%Y/%m/", blank=True)
+    cover_alt = models.CharField("cover alt text", max_length=300, blank=True)
+    cover_caption = models.CharField(max_length=300, blank=True)
+    tags = TaggableManager(through=TaggedPost, blank=True)
+    series = models.ForeignKey(
+        Series, on_delete=models.SET_NULL, null=True, blank=True, related_name="posts"
+    )
+    series_position = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Part number within the series (1, 2, 3, …)."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="A future date schedules the post; it goes live then, with no cron job.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    reading_time = models.PositiveSmallIntegerField(default=1, editable=False)
+    meta_description = models.CharField(max_length=300, blank=True)
+    canonical_url = models.URLField(
+        max_length=500, blank=True, help_text="Only if the post first appeared elsewhere."
+    )
+
+    objects = PostQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-pk"]
+        get_latest_by = "published_at"
+        indexes = [
+            models.Index(fields=["status", "-published_at"], name="post_status_published_idx"),
+            models.Index(
+                fields=["section", "status", "-published_at"], name="post_section_published_idx"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["section", "slug"], name="post_slug_unique_in_section"),
+            models.UniqueConstraint(
+                fields=["series", "series_position"], name="post_series_position_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(series__isnull=True, series_position__isnull=True)
+                | models.Q(series__isnull=False, series_position__gte=1),
+                name="post_series_has_position",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="published") | models.Q(published_at__isnull=False),
+                name="post_published_has_date",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        if self.status == self.Status.PUBLISHED and self.published_at is None:
+            self.published_at = timezone.now()
+        self.render()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("blog:post-detail", kwargs={"section": self.section.slug, "slug": self.slug})
+
+    def clean(self):
+        errors = {}
+        # Checked here, not only by the database constraints, so that the form error sits
+        # on the field the author has to change.
+        if (
+            self.section_id
+            and self.slug
+            and Post.objects.filter(section_id=self.section_id, slug=self.slug)
+            .exclude(pk=self.pk)
+            .exists()
+        ):
+            errors["slug"] = (
+                f"Another post in “{self.section}” already uses the slug “{self.slug}”."
+            )
+        if (
+            self.series_id
+            and self.series_position is not None
+            and Post.objects.filter(series_id=self.series_id, series_position=self.series_position)
+            .exclude(pk=self.pk)
+            .exists()
+        ):
+            errors["series_position"] = (
+                f"Part {self.series_position} of “{self.series}” is already taken; "
+                "choose another part number."
+            )
+        if self.status == self.Status.PUBLISHED and markdown.images_missing_alt(self.body):
+            errors["body"] = (
+                "Every image needs alt text before the post is published: replace "
+                f"“{markdown.ALT_PLACEHOLDER}” (or empty brackets in ![](…)) with a short "
+                "description of the image."
+            )
+        if self.cover_image and not self.cover_alt.strip():
+            errors["cover_alt"] = "Describe the cover image for readers who can't see it."
+        if self.series_id and self.series_position is None:
+            errors["series_position"] = "Give the post's part number in the series."
+        if self.series_position is not None and not self.series_id:
+            errors["series"] = "Choose the series this part number belongs to."
+        if errors:
+            raise ValidationError(errors)
+
+    def render(self) -> None:
+        """Fill the derived fields (HTML, plain text, summary, reading time) from ``body``."""
+        rendered = markdown.render(self.body)
+        self.body_html = rendered.html
+        self.toc_html = rendered.toc_html
+        self.body_text = markdown.html_to_text(rendered.html)
+        words = len(self.body_text.split())
+        self.reading_time = max(1, math.ceil(words / WORDS_PER_MINUTE))
+        source = self.excerpt.strip() or self.body_text
+        self.summary = Truncator(source).chars(SUMMARY_CHARS)
+
+    @property
+    def visibility(self) -> str:
+        """ "draft", "scheduled" or "published", for the admin and staff previews.
+
+        Lists and lookups never use this: they go through ``Post.objects.published()``.
+        """
+        if self.status != self.Status.PUBLISHED:
+            return "draft"
+        if self.published_at and self.published_at > timezone.now():
+            return "scheduled"
+        return "published"
+
+
+class Link(models.Model):
+    """A recommended link inside a post: title, URL and a paragraph of commentary."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="links")
+    group = models.CharField(
+        max_length=200, blank=True, help_text="Links with the same heading are shown together."
+    )
+    title = models.CharField(max_length=300)
+    url = models.URLField("URL", max_length=2000)
+    commentary = MarkdownxField(blank=True)
+    commentary_html = models.TextField(blank=True, editable=False)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        indexes = [models.Index(fields=["post", "position"], name="link_post_position_idx")]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        self.render()
+        super().save(*args, **kwargs)
+
+    def render(self) -> None:
+        self.commentary_html = markdown.render_markdown(self.commentary)
+
+    @property
+    def domain(self) -> str:
+        host = urlsplit(self.url).hostname or ""
+        return host.removeprefix("www.")

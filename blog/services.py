@@ -1,0 +1,80 @@
+"""Writes that change what readers see."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Link, Post, Series
+
+
+@dataclass
+class PublishResult:
+    published: list[Post] = field(default_factory=list)
+    refused: dict[Post, list[str]] = field(default_factory=dict)
+
+
+@transaction.atomic
+def publish_posts(posts, *, at: datetime | None = None) -> PublishResult:
+    """Publish posts: now, or at ``at`` (a future date schedules them).
+
+    Each post must pass the same validation as the admin form (alt text on every image,
+    a free slug, …); one that does not is left as it was and reported in ``refused``.
+    A post that already has a publication date keeps it unless ``at`` is given, so
+    re-publishing after a correction does not move it to the top of the lists.
+    """
+    result = PublishResult()
+    for post in posts:
+        previous = (post.status, post.published_at)
+        post.status = Post.Status.PUBLISHED
+        if at is not None:
+            post.published_at = at
+        elif post.published_at is None:
+            post.published_at = timezone.now()
+        try:
+            post.full_clean()
+        except ValidationError as exc:
+            post.status, post.published_at = previous
+            result.refused[post] = exc.messages
+            continue
+        post.save(update_fields=["status", "published_at", "updated_at"])
+        result.published.append(post)
+    return result
+
+
+@transaction.atomic
+def unpublish_posts(posts) -> int:
+    """Turn posts back into drafts; their publication date is kept for a later re-publish."""
+    count = 0
+    for post in posts:
+        post.status = Post.Status.DRAFT
+        post.save(update_fields=["status", "updated_at"])
+        count += 1
+    return count
+
+
+def rerender_all(*, batch_size: int = 500) -> dict[str, int]:
+    """Re-render every stored Markdown field with the current renderer."""
+    counts = {}
+    for model, fields in (
+        (Post, ["body_html", "body_text", "toc_html", "summary", "reading_time"]),
+        (Series, ["description_html"]),
+        (Link, ["commentary_html"]),
+    ):
+        count = 0
+        with transaction.atomic():
+            batch = []
+            for obj in model.objects.order_by("pk").iterator(chunk_size=batch_size):
+                obj.render()
+                batch.append(obj)
+                if len(batch) >= batch_size:
+                    model.objects.bulk_update(batch, fields)
+                    count += len(batch)
+                    batch = []
+            if batch:
+                model.objects.bulk_update(batch, fields)
+                count += len(batch)
+        counts[model._meta.verbose_name_plural] = count
+    return counts

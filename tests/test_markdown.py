@@ -1,0 +1,149 @@
+"""The renderer: the features authors rely on, and nothing hostile survives."""
+
+import pytest
+from lxml import html as lxml_html
+
+from blog.markdown import (
+    ALT_PLACEHOLDER,
+    html_to_text,
+    images_missing_alt,
+    render,
+    render_markdown,
+)
+
+
+def tree(fragment):
+    return lxml_html.fragment_fromstring(fragment, create_parent="div")
+
+
+def test_fenced_code_is_highlighted_with_css_classes_not_inline_styles():
+    out = render_markdown("```python\ndef f():\n    return 1\n```")
+    doc = tree(out)
+    block = doc.cssselect("div.highlight pre code")
+    assert block, out
+    assert doc.cssselect("span.k"), "Pygments token classes are kept"
+    assert "style=" not in out
+
+
+def test_tables_use_align_attributes():
+    doc = tree(render_markdown("| a | b |\n|:--|--:|\n| 1 | 2 |"))
+    cells = doc.cssselect("table tbody td")
+    assert [c.get("align") for c in cells] == ["left", "right"]
+
+
+def test_footnotes_link_both_ways():
+    doc = tree(render_markdown("Claim.[^n]\n\n[^n]: Source."))
+    assert doc.cssselect('sup a[href="#fn:n"]')
+    assert doc.cssselect('li#fn\\:n a[href="#fnref:n"]')
+
+
+def test_headings_get_anchors_and_a_table_of_contents():
+    result = render("# Intro\n\n## Details\n\ntext")
+    doc = tree(result.html)
+    assert [h.tag for h in doc.cssselect("h2")] == ["h2", "h2"], "# is demoted below the title"
+    assert doc.cssselect('h2#intro a.heading-anchor[href="#intro"]')
+    toc = tree(result.toc_html)
+    assert [a.get("href") for a in toc.cssselect("a")] == ["#intro", "#details"]
+
+
+def test_image_alone_in_a_paragraph_becomes_a_figure_with_caption():
+    doc = tree(render_markdown('![A chart](/media/c.png "Hits per hour")'))
+    figure = doc.cssselect("figure")[0]
+    assert figure.cssselect("img")[0].get("alt") == "A chart"
+    assert figure.cssselect("figcaption")[0].text == "Hits per hour"
+
+
+def test_external_links_get_noopener_noreferrer_and_internal_links_do_not():
+    doc = tree(render_markdown("[out](https://example.org/x) [in](/bytes/post/) [f](#top)"))
+    rels = {a.get("href"): a.get("rel") for a in doc.cssselect("a")}
+    assert rels["https://example.org/x"] == "noopener noreferrer"
+    assert rels["/bytes/post/"] is None
+    assert rels["#top"] is None
+
+
+def test_author_supplied_rel_is_replaced():
+    doc = tree(render_markdown('<a href="https://example.org" rel="opener">x</a>'))
+    assert doc.cssselect("a")[0].get("rel") == "noopener noreferrer"
+
+
+def test_mailto_and_relative_urls_are_allowed():
+    doc = tree(render_markdown("[mail](mailto:me@example.org) [rel](../up/)"))
+    assert [a.get("href") for a in doc.cssselect("a")] == ["mailto:me@example.org", "../up/"]
+
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
+    '<img src="x" onerror="alert(1)">',
+    "<img src=x onerror=alert(1)//>",
+    '<a href="#" onclick="alert(1)">x</a>',
+    "[x](javascript:alert(1))",
+    "[x](JaVaScRiPt:alert(1))",
+    "[x](jav&#x61;script:alert(1))",
+    "[x](&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;alert(1))",
+    '<a href="jav&#x09;ascript:alert(1)">x</a>',
+    '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>',
+    '<a href="vbscript:msgbox(1)">x</a>',
+    '<iframe src="https://evil.example"></iframe>',
+    '<object data="x.swf"></object><embed src="x.swf">',
+    '<form action="https://evil.example"><input name="q"><button>go</button></form>',
+    "<style>body{display:none}</style>",
+    '<div style="background:url(javascript:alert(1))">x</div>',
+    '<svg onload="alert(1)"><circle r="1"/></svg>',
+    "<math><mtext><script>alert(1)</script></mtext></math>",
+    '<details open ontoggle="alert(1)"><summary>x</summary></details>',
+    "<!-- <script>alert(1)</script> -->",
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+    '<base href="https://evil.example/">',
+    '<meta http-equiv="refresh" content="0;url=https://evil.example">',
+    '<link rel="stylesheet" href="https://evil.example/x.css">',
+    "![x](javascript:alert(1))",
+    '<img src="javascript:alert(1)">',
+]
+
+FORBIDDEN_TAGS = {
+    "script", "style", "iframe", "object", "embed", "form", "input", "button", "svg",
+    "math", "base", "meta", "link",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("source", HOSTILE)
+def test_hostile_markdown_leaves_nothing_executable(source):
+    out = render_markdown(f"Before\n\n{source}\n\nAfter")
+    doc = tree(out)
+    for element in doc.iter():
+        assert element.tag not in FORBIDDEN_TAGS, out
+        for name, value in element.attrib.items():
+            assert not name.lower().startswith("on"), out
+            assert name != "style", out
+            if name in {"href", "src"}:
+                scheme = value.split(":", 1)[0].lower() if ":" in value else ""
+                assert scheme in {"", "http", "https", "mailto"}, out
+    assert "<script" not in out.lower()
+    assert "javascript:" not in out.lower()
+
+
+def test_escaped_script_stays_visible_text():
+    out = render_markdown("&lt;script&gt;alert(1)&lt;/script&gt;")
+    assert "&lt;script&gt;" in out
+    assert tree(out).text_content().strip() == "<script>alert(1)</script>"
+
+
+def test_plain_text_leaves_out_anchor_marks_and_footnote_numbers():
+    assert (
+        html_to_text(render_markdown("# Title\n\nText[^1].\n\n[^1]: Note.")) == "Title Text. Note."
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "missing"),
+    [
+        ("![A cat](/c.png)", False),
+        ("![](/c.png)", True),
+        ("![  ](/c.png)", True),
+        (f"![{ALT_PLACEHOLDER}](/c.png)", True),
+        ("No images at all", False),
+    ],
+)
+def test_images_missing_alt(source, missing):
+    assert images_missing_alt(source) is missing
