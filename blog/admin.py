@@ -8,6 +8,7 @@ from taggit.models import Tag as TaggitTag
 from . import services
 from .forms import CleanImageField
 from .models import AuthorProfile, Link, Post, ProfileLink, Section, Series, SiteSettings, Tag
+from .tags import join_tags
 
 EDITOR_MEDIA = {"js": ["blog/admin/editor.js"], "css": {"all": ["blog/admin/editor.css"]}}
 FORMFIELD_OVERRIDES = {
@@ -104,7 +105,7 @@ class PostAdmin(EditorAdmin):
     @admin.display(description="tags")
     def tag_list(self, obj):
         # tags.all() uses the prefetch; tags.names() would query once per row.
-        return ", ".join(tag.name for tag in obj.tags.all())
+        return join_tags(obj.tags.all())
 
     @admin.action(description="Publish selected posts", permissions=["change"])
     def publish(self, request, queryset):

@@ -204,6 +204,12 @@ class TaggedPost(TaggedItemBase):
         ]
 
 
+def detach_from_series(collector, field, sub_objs, using):
+    """Deleting a series keeps its posts, as standalone posts without a part number."""
+    collector.add_field_update(field, None, sub_objs)
+    collector.add_field_update(sub_objs[0]._meta.get_field("series_position"), None, sub_objs)
+
+
 class PostQuerySet(models.QuerySet):
     def published(self, now=None):
         """What the public may see: published, and not dated in the future."""
@@ -234,7 +240,7 @@ class Post(models.Model):
     cover_caption = models.CharField(max_length=300, blank=True)
     tags = TaggableManager(through=TaggedPost, blank=True)
     series = models.ForeignKey(
-        Series, on_delete=models.SET_NULL, null=True, blank=True, related_name="posts"
+        Series, on_delete=detach_from_series, null=True, blank=True, related_name="posts"
     )
     series_position = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Part number within the series (1, 2, 3, …)."
@@ -270,8 +276,10 @@ class Post(models.Model):
                 fields=["series", "series_position"], name="post_series_position_unique"
             ),
             models.CheckConstraint(
-                condition=models.Q(series__isnull=True, series_position__isnull=True)
-                | models.Q(series__isnull=False, series_position__gte=1),
+                # One-way on purpose: deleting a series nulls the two columns in two
+                # statements (see detach_from_series), the series first.
+                condition=models.Q(series__isnull=True)
+                | models.Q(series_position__isnull=False, series_position__gte=1),
                 name="post_series_has_position",
             ),
             models.CheckConstraint(

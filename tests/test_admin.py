@@ -1,0 +1,316 @@
+"""Editing in the admin: the post form, its errors, actions, and the other models."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+from lxml import html as lxml_html
+from PIL import Image
+
+from blog.models import Link, Post, Series, SiteSettings
+
+from .conftest import gps_exif, image_bytes
+
+pytestmark = pytest.mark.django_db
+
+ADD_URL = reverse("admin:blog_post_add")
+CHANGELIST = reverse("admin:blog_post_changelist")
+
+
+def post_form(section, author, **overrides):
+    data = {
+        "title": "A new post",
+        "subtitle": "",
+        "slug": "a-new-post",
+        "section": section.pk,
+        "author": author.pk,
+        "body": "Some *Markdown*.",
+        "tags": "Python, machine learning",
+        "status": "draft",
+        "published_at_0": "",
+        "published_at_1": "",
+        "series": "",
+        "series_position": "",
+        "cover_alt": "",
+        "cover_caption": "",
+        "excerpt": "",
+        "meta_description": "",
+        "canonical_url": "",
+        "links-TOTAL_FORMS": "0",
+        "links-INITIAL_FORMS": "0",
+        "links-MIN_NUM_FORMS": "0",
+        "links-MAX_NUM_FORMS": "1000",
+    }
+    data.update(overrides)
+    return data
+
+
+def errors_by_field(response):
+    """Field name -> error texts, read from the rendered admin form."""
+    doc = lxml_html.fromstring(response.content)
+    errors = {}
+    for row in doc.cssselect(".form-row.errors, div.errors"):
+        names = [
+            cls.removeprefix("field-")
+            for cls in row.get("class", "").split()
+            if cls.startswith("field-")
+        ]
+        texts = [li.text_content() for li in row.cssselect("ul.errorlist li")]
+        for name in names:
+            errors.setdefault(name, []).extend(texts)
+    return errors
+
+
+def test_add_page_uses_the_markdownx_editor_wired_to_protected_endpoints(staff_client, section):
+    response = staff_client.get(ADD_URL)
+    assert response.status_code == 200
+    doc = lxml_html.fromstring(response.content)
+    [editor] = doc.cssselect("textarea#id_body.markdownx-editor")
+    assert editor.get("data-markdownx-urls-path") == reverse("markdownx_markdownify")
+    assert editor.get("data-markdownx-upload-urls-path") == reverse("markdownx_upload")
+    scripts = [s.get("src") for s in doc.cssselect("script[src]")]
+    assert any("markdownx/js/markdownx" in src for src in scripts)
+    assert any("blog/admin/editor.js" in src for src in scripts)
+    # The Link inline's empty form (used by "Add another") carries an editor too.
+    assert doc.cssselect("#links-empty textarea.markdownx-editor")
+
+
+def test_author_writes_a_post_with_tags_and_links(staff_client, section, author):
+    data = post_form(
+        section,
+        author,
+        **{
+            "links-TOTAL_FORMS": "2",
+            "links-0-position": "2",
+            "links-0-group": "Papers",
+            "links-0-title": "Second",
+            "links-0-url": "https://example.org/2",
+            "links-0-commentary": "Why it *matters*.",
+            "links-1-position": "1",
+            "links-1-group": "Papers",
+            "links-1-title": "First",
+            "links-1-url": "https://example.org/1",
+            "links-1-commentary": "",
+        },
+    )
+    response = staff_client.post(ADD_URL, data)
+    assert response.status_code == 302, errors_by_field(response)
+    post = Post.objects.get()
+    assert post.body_html == "<p>Some <em>Markdown</em>.</p>"
+    assert sorted((t.name for t in post.tags.all()), key=str.casefold) == [
+        "machine learning",
+        "Python",
+    ]
+    assert [link.title for link in post.links.all()] == ["First", "Second"]
+    assert post.links.get(title="Second").commentary_html == "<p>Why it <em>matters</em>.</p>"
+
+
+def test_duplicate_slug_is_a_form_error_on_the_slug_field(staff_client, make_post, section, author):
+    make_post(slug="taken")
+    response = staff_client.post(ADD_URL, post_form(section, author, slug="taken"))
+    assert response.status_code == 200
+    assert "already uses the slug" in " ".join(errors_by_field(response)["slug"])
+    assert Post.objects.count() == 1
+
+
+def test_series_position_clash_is_a_form_error(staff_client, make_post, section, author):
+    series = Series.objects.create(title="S", slug="s")
+    make_post(series=series, series_position=1)
+    data = post_form(section, author, series=series.pk, series_position="1")
+    response = staff_client.post(ADD_URL, data)
+    assert response.status_code == 200
+    assert "already taken" in " ".join(errors_by_field(response)["series_position"])
+
+
+def test_cover_image_without_alt_text_is_a_form_error(staff_client, section, author, media_files):
+    cover = SimpleUploadedFile("c.png", image_bytes("PNG"), content_type="image/png")
+    response = staff_client.post(ADD_URL, post_form(section, author, cover_image=cover))
+    assert response.status_code == 200
+    assert "Describe the cover image" in " ".join(errors_by_field(response)["cover_alt"])
+    assert not Post.objects.exists()
+
+
+def test_cover_image_is_cleaned_like_any_upload(staff_client, section, author, media_files):
+    data = image_bytes("JPEG", size=(60, 40), exif=gps_exif(orientation=6))
+    cover = SimpleUploadedFile("c.jpg", data, content_type="image/jpeg")
+    form = post_form(section, author, cover_image=cover, cover_alt="A test card")
+    assert staff_client.post(ADD_URL, form).status_code == 302
+    post = Post.objects.get()
+    with Image.open(post.cover_image) as image:
+        assert image.size == (40, 60)
+        assert dict(image.getexif()) == {}
+
+
+def test_svg_cover_is_refused_with_a_message(staff_client, section, author, media_files):
+    svg = SimpleUploadedFile("c.svg", b"<svg onload=alert(1)></svg>", content_type="image/svg+xml")
+    form = post_form(section, author, cover_image=svg, cover_alt="x")
+    response = staff_client.post(ADD_URL, form)
+    assert response.status_code == 200
+    assert errors_by_field(response)["cover_image"]
+    assert media_files() == []
+
+
+def test_publishing_requires_alt_text_on_body_images(staff_client, section, author):
+    body = "![Describe this image](/media/uploads/x.png)"
+    form = post_form(section, author, body=body, status="published")
+    response = staff_client.post(ADD_URL, form)
+    assert response.status_code == 200
+    assert "alt text" in " ".join(errors_by_field(response)["body"])
+
+
+def test_hostile_markdown_saved_through_the_admin_is_stored_sanitised(
+    staff_client, section, author
+):
+    body = "<script>alert(1)</script><img src=x onerror=alert(1)>[x](javascript:alert(1))"
+    assert staff_client.post(ADD_URL, post_form(section, author, body=body)).status_code == 302
+    html = Post.objects.get().body_html
+    assert "<script" not in html and "onerror" not in html and "javascript:" not in html
+
+
+def _changelist_queries(client, django_assert_num_queries):
+    # Count once to learn the number, then assert it exactly.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(CHANGELIST).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_change_list_runs_a_constant_number_of_queries(
+    staff_client, make_rich_posts, django_assert_num_queries
+):
+    make_rich_posts(3)
+    few = _changelist_queries(staff_client, django_assert_num_queries)
+    make_rich_posts(30)
+    with django_assert_num_queries(few):
+        response = staff_client.get(CHANGELIST)
+    doc = lxml_html.fromstring(response.content)
+    assert len(doc.cssselect("#result_list tbody tr")) == 33
+
+
+def test_change_list_columns(staff_client, make_post):
+    series = Series.objects.create(title="Reading list", slug="rl")
+    make_post(title="Shown", series=series, series_position=2, tags=["Zeta", "alpha"])
+    doc = lxml_html.fromstring(staff_client.get(CHANGELIST).content)
+    headers = [th.text_content().strip().lower() for th in doc.cssselect("#result_list thead th")]
+    for column in ("title", "section", "series", "status", "published at", "tags"):
+        assert column in headers
+    row = doc.cssselect("#result_list tbody tr")[0].text_content()
+    assert "Reading list #2" in row
+    assert "alpha, Zeta" in row
+
+
+def test_change_list_filters_search_and_date_hierarchy(staff_client, make_post):
+    make_post(title="Needle in a haystack")
+    make_post(title="Other")
+    response = staff_client.get(CHANGELIST, {"q": "needle"})
+    doc = lxml_html.fromstring(response.content)
+    assert len(doc.cssselect("#result_list tbody tr")) == 1
+    response = staff_client.get(CHANGELIST)
+    assert 'id="changelist-filter"' in response.content.decode()
+    changelist = response.context["cl"]
+    assert changelist.date_hierarchy == "published_at"
+    assert {"status", "section", "series"} <= set(changelist.list_filter)
+
+
+def test_publish_and_unpublish_actions(staff_client, make_post):
+    draft = make_post(status=Post.Status.DRAFT, published_at=None)
+    staff_client.post(CHANGELIST, {"action": "publish", "_selected_action": [draft.pk]})
+    draft.refresh_from_db()
+    assert draft.visibility == "published"
+    assert Post.objects.published().filter(pk=draft.pk).exists()
+    staff_client.post(CHANGELIST, {"action": "unpublish", "_selected_action": [draft.pk]})
+    draft.refresh_from_db()
+    assert draft.visibility == "draft"
+
+
+def test_publish_action_keeps_scheduled_dates(staff_client, make_post):
+    future = timezone.now() + timedelta(days=3)
+    post = make_post(status=Post.Status.DRAFT, published_at=future)
+    staff_client.post(CHANGELIST, {"action": "publish", "_selected_action": [post.pk]})
+    post.refresh_from_db()
+    assert post.visibility == "scheduled"
+
+
+def test_publish_action_refuses_a_post_without_image_alt_text(staff_client, make_post):
+    post = make_post(status=Post.Status.DRAFT, body="![](/media/x.png)")
+    response = staff_client.post(
+        CHANGELIST, {"action": "publish", "_selected_action": [post.pk]}, follow=True
+    )
+    post.refresh_from_db()
+    assert post.visibility == "draft"
+    assert "was not published" in response.content.decode()
+
+
+def test_change_page_has_view_on_site(staff_client, make_post):
+    post = make_post()
+    page = staff_client.get(reverse("admin:blog_post_change", args=[post.pk])).content.decode()
+    assert reverse("admin:view_on_site", args=[_ct(Post), post.pk]) in page
+
+
+def _ct(model):
+    from django.contrib.contenttypes.models import ContentType
+
+    return ContentType.objects.get_for_model(model).pk
+
+
+def test_series_admin_lists_its_posts_in_order(staff_client, make_post):
+    series = Series.objects.create(title="S", slug="s")
+    for position, title in ((3, "Third"), (1, "First"), (2, "Second")):
+        make_post(title=title, series=series, series_position=position)
+    response = staff_client.get(reverse("admin:blog_series_change", args=[series.pk]))
+    doc = lxml_html.fromstring(response.content)
+    titles = [td.text_content().strip() for td in doc.cssselect("td.field-title")]
+    assert titles == ["First", "Second", "Third"]
+
+
+def test_author_profile_and_site_settings_are_editable(staff_client, author):
+    url = reverse("admin:blog_authorprofile_change", args=[author.pk])
+    data = {
+        "user": author.user.pk,
+        "display_name": "New Name",
+        "bio": "Short bio.",
+        "links-TOTAL_FORMS": "1",
+        "links-INITIAL_FORMS": "0",
+        "links-MIN_NUM_FORMS": "0",
+        "links-MAX_NUM_FORMS": "1000",
+        "links-0-label": "GitHub",
+        "links-0-url": "https://github.com/example",
+        "links-0-position": "0",
+    }
+    assert staff_client.post(url, data).status_code == 302
+    author.refresh_from_db()
+    assert author.display_name == "New Name"
+    assert author.links.get().label == "GitHub"
+
+    settings_obj = SiteSettings.load()
+    url = reverse("admin:blog_sitesettings_change", args=[settings_obj.pk])
+    logo = SimpleUploadedFile("logo.png", image_bytes("PNG"), content_type="image/png")
+    data = {
+        "title": "My blog",
+        "tagline": "Notes",
+        "logo": logo,
+        "logo_alt": "",
+        "owner": author.pk,
+        "posts_per_page": "12",
+        "feed_length": "20",
+    }
+    response = staff_client.post(url, data)
+    assert response.status_code == 200, "a logo without alt text is refused"
+    assert errors_by_field(response)["logo_alt"]
+    data["logo"] = SimpleUploadedFile("logo.png", image_bytes("PNG"), content_type="image/png")
+    data["logo_alt"] = "The blog's logo"
+    assert staff_client.post(url, data).status_code == 302
+    assert SiteSettings.load().posts_per_page == 12
+    assert staff_client.get(reverse("admin:blog_sitesettings_add")).status_code == 403
+
+
+def test_link_inline_accepts_commentary_with_markdown(staff_client, make_post):
+    post = make_post()
+    Link.objects.create(post=post, title="Old", url="https://example.org", position=1)
+    response = staff_client.get(reverse("admin:blog_post_change", args=[post.pk]))
+    doc = lxml_html.fromstring(response.content)
+    assert doc.cssselect("textarea#id_links-0-commentary.markdownx-editor")
