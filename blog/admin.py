@@ -14,6 +14,8 @@ EDITOR_MEDIA = {"js": ["blog/admin/editor.js"], "css": {"all": ["blog/admin/edit
 FORMFIELD_OVERRIDES = {
     MarkdownxField: {"widget": AdminMarkdownxWidget},
     models.ImageField: {"form_class": CleanImageField},
+    # A URL typed without a scheme ("example.org") means https, as it will in Django 6.
+    models.URLField: {"assume_scheme": "https"},
 }
 
 
@@ -29,6 +31,7 @@ class EditorAdmin(admin.ModelAdmin):
 
 @admin.register(Section)
 class SectionAdmin(admin.ModelAdmin):
+    formfield_overrides = FORMFIELD_OVERRIDES
     list_display = ["name", "slug", "nav_position", "post_count"]
     list_editable = ["nav_position"]
     prepopulated_fields = {"slug": ["name"]}
@@ -161,6 +164,7 @@ class SeriesAdmin(EditorAdmin):
 class ProfileLinkInline(admin.TabularInline):
     model = ProfileLink
     extra = 1
+    formfield_overrides = FORMFIELD_OVERRIDES
 
 
 @admin.register(AuthorProfile)

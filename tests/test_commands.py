@@ -1,0 +1,174 @@
+"""Management commands: seed_demo, rerender, ensure_local_admin."""
+
+import re
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from lxml import html as lxml_html
+
+from blog.models import Link, Post, Section, Series, SiteSettings, Tag, TaggedPost
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args, **kwargs):
+    out = StringIO()
+    call_command(*args, stdout=out, **kwargs)
+    return out.getvalue()
+
+
+def snapshot():
+    return {
+        "posts": sorted(Post.objects.values_list("pk", "updated_at", "body_html")),
+        "links": Link.objects.count(),
+        "tags": TaggedPost.objects.count(),
+        "series": Series.objects.count(),
+        "sections": Section.objects.count(),
+        "users": get_user_model().objects.count(),
+        "site": SiteSettings.objects.values_list("title", "logo").get(),
+    }
+
+
+@pytest.fixture
+def demo(db):
+    run("seed_demo")
+
+
+class TestSeedDemo:
+    def test_running_twice_changes_nothing(self, demo):
+        before = snapshot()
+        assert "nothing changed" in run("seed_demo")
+        assert snapshot() == before
+
+    def test_sections_bytes_and_nibbles(self, demo):
+        assert list(Section.objects.values_list("name", flat=True)) == ["Bytes", "Nibbles"]
+
+    def test_at_least_eight_published_posts(self, demo):
+        assert Post.objects.published().count() >= 8
+
+    def test_a_three_part_reading_list_series_with_grouped_links(self, demo):
+        series = Series.objects.get(slug="systems-reading-list")
+        parts = Post.objects.published().filter(series=series).order_by("series_position")
+        assert [p.series_position for p in parts] == [1, 2, 3]
+        for part in parts:
+            links = list(part.links.all())
+            assert len(links) >= 3
+            assert all(link.commentary_html.startswith("<p>") for link in links)
+            assert len({link.group for link in links}) >= 2, "links are grouped under headings"
+
+    def test_bodies_show_code_tables_footnotes_and_a_captioned_image(self, demo):
+        html = " ".join(Post.objects.published().values_list("body_html", flat=True))
+        doc = lxml_html.fromstring(f"<div>{html}</div>")
+        assert doc.cssselect("div.highlight pre code span")
+        assert doc.cssselect("table thead th")
+        assert doc.cssselect("div.footnote li")
+        figure = doc.cssselect("figure img + figcaption")
+        assert figure and figure[0].getparent().cssselect("img")[0].get("alt")
+        with_cover = Post.objects.exclude(cover_image="").get()
+        assert with_cover.cover_alt and with_cover.cover_caption
+        assert with_cover.cover_image.storage.exists(with_cover.cover_image.name)
+
+    def test_tags_and_site_settings(self, demo):
+        assert Tag.objects.count() >= 5
+        site = SiteSettings.load()
+        assert site.title and site.tagline and site.logo and site.logo_alt and site.owner
+        assert site.owner.links.count() >= 2
+
+    def test_one_draft_and_one_scheduled_post_carry_the_marker(self, demo):
+        hidden = Post.objects.exclude(pk__in=Post.objects.published())
+        assert sorted(p.visibility for p in hidden) == ["draft", "scheduled"]
+        for post in hidden:
+            assert "DRAFT-MARKER" in post.title and "DRAFT-MARKER" in post.body
+        scheduled = next(p for p in hidden if p.visibility == "scheduled")
+        assert scheduled.series is not None, "a planned series part, to test navigation"
+        assert scheduled.tags.exists()
+        assert not Post.objects.published().filter(title__contains="DRAFT-MARKER").exists()
+
+    def test_demo_content_is_original(self, demo):
+        """The demo must not reuse the reference page's prose."""
+        text = " ".join(Post.objects.values_list("body", flat=True)).lower()
+        for phrase in ("infinite context", "tinyllama", "chinchilla", "mamba"):
+            assert phrase not in text
+
+
+class TestSeedSyntheticPosts:
+    def test_adds_published_posts_with_tags_links_and_series(self, demo):
+        before = Post.objects.published().count()
+        output = run("seed_demo", posts=25)
+        assert re.search(r"Added 25 synthetic posts", output)
+        new = Post.objects.published().filter(slug__startswith="sample-")
+        assert new.count() == 25
+        assert Post.objects.published().count() == before + 25
+        for post in new.prefetch_related("tags", "links"):
+            assert len(post.tags.all()) == 3
+            assert len(post.links.all()) == 2
+            assert post.body_html.strip()
+            assert post.reading_time >= 1
+        assert new.filter(series__isnull=False).count() == 25
+        positions = set(new.values_list("series_position", flat=True))
+        assert positions == {1, 2, 3, 4, 5}
+
+    def test_can_be_run_again(self, demo):
+        run("seed_demo", posts=5)
+        run("seed_demo", posts=5)
+        assert Post.objects.filter(slug__startswith="sample-").count() == 10
+
+    def test_negative_count_is_refused(self, demo):
+        from django.core.management import CommandError
+
+        with pytest.raises(CommandError):
+            run("seed_demo", posts=-1)
+
+
+def test_rerender_rebuilds_stored_html(demo):
+    Post.objects.update(body_html="stale", summary="stale")
+    Series.objects.update(description_html="stale")
+    Link.objects.update(commentary_html="stale")
+    output = run("rerender")
+    assert "Re-rendered" in output
+    assert not Post.objects.filter(body_html="stale").exists()
+    assert not Post.objects.filter(summary="stale").exists()
+    assert not Series.objects.filter(description_html="stale").exists()
+    assert not Link.objects.filter(commentary_html="stale").exists()
+
+
+class TestEnsureLocalAdmin:
+    @pytest.fixture(autouse=True)
+    def credentials_file(self, tmp_path, monkeypatch):
+        from blog.management.commands import ensure_local_admin
+
+        path = tmp_path / ".local-admin"
+        monkeypatch.setattr(ensure_local_admin, "CREDENTIALS_FILE", path)
+        return path
+
+    def test_creates_a_superuser_with_a_generated_password(self, credentials_file):
+        output = run("ensure_local_admin")
+        password = re.search(r"password:\s+(\S+)", output).group(1)
+        user = get_user_model().objects.get(username="admin")
+        assert user.is_superuser and user.is_staff
+        assert user.check_password(password)
+        assert len(password) >= 12
+        assert credentials_file.read_text().split() == ["admin", password]
+        assert oct(credentials_file.stat().st_mode)[-3:] == "600"
+
+    def test_passwords_differ_between_machines(self, credentials_file):
+        first = re.search(r"password:\s+(\S+)", run("ensure_local_admin")).group(1)
+        get_user_model().objects.all().delete()
+        credentials_file.unlink()
+        second = re.search(r"password:\s+(\S+)", run("ensure_local_admin")).group(1)
+        assert first != second
+
+    def test_second_run_creates_nothing_and_reprints_the_login(self):
+        first = run("ensure_local_admin")
+        second = run("ensure_local_admin")
+        assert get_user_model().objects.filter(is_superuser=True).count() == 1
+        password = re.search(r"password:\s+(\S+)", first).group(1)
+        assert password in second
+
+    def test_an_existing_superuser_is_left_alone(self, django_user_model):
+        django_user_model.objects.create_superuser(username="owner", password="x" * 20)
+        output = run("ensure_local_admin")
+        assert "already exists" in output
+        assert django_user_model.objects.count() == 1
