@@ -1,7 +1,9 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
+from django.templatetags.static import static as static_url
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from blog import editor
 
@@ -10,6 +12,8 @@ urlpatterns = [
     path("admin/markdownx/markdownify/", editor.markdownify, name="markdownx_markdownify"),
     path("admin/markdownx/upload/", editor.upload_image, name="markdownx_upload"),
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico whatever the page says; send them to the static file.
+    path("favicon.ico", RedirectView.as_view(url=static_url("favicon.ico"), permanent=True)),
     path("", include("blog.urls")),
 ]
 

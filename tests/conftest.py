@@ -1,5 +1,6 @@
 import io
 import itertools
+import os
 import shutil
 from datetime import timedelta
 
@@ -119,3 +120,67 @@ def media_files():
         return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
     return files
+
+
+# --- browser tests ---------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = settings.BASE_DIR / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright. Skips locally without it; fails in CI."""
+    if not os.path.exists(CHROMIUM):
+        message = f"{CHROMIUM} is not installed (apt-get install -y chromium)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Browser tests must run in CI: {message}")
+        pytest.skip(message)
+    # Playwright's sync API runs an event loop in this thread; the ORM calls that the
+    # tests make around it are still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.console_errors = []
+    page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))
+    page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
+    yield page
+    context.close()
+
+
+def screenshot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In CI a skipped test is a failure: every test must really run there."""
+    if os.environ.get("CI", "").lower() != "true" or exitstatus != 0:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        reporter.write_line(f"CI=true: {len(skipped)} test(s) skipped; failing the run.", red=True)
+        session.exitstatus = 1

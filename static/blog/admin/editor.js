@@ -45,12 +45,18 @@
   function onUploadFailed(event) {
     var container = event.currentTarget;
     var editor = container.querySelector(".markdownx-editor");
-    var end = editor.selectionStart;
-    var start = end - LIBRARY_ERROR_TEXT.length;
-    if (start >= 0 && editor.value.slice(start, end) === LIBRARY_ERROR_TEXT) {
-      editor.value = editor.value.slice(0, start) + editor.value.slice(end);
-      editor.setSelectionRange(start, start);
-    }
+    // The library fires this event and then types its error text at the cursor:
+    // once it has, put the author's text back exactly as it was.
+    var before = editor.value;
+    var start = editor.selectionStart;
+    var end = editor.selectionEnd;
+    setTimeout(function () {
+      var polluted = before.slice(0, start) + LIBRARY_ERROR_TEXT + before.slice(end);
+      if (editor.value === polluted) {
+        editor.value = before;
+        editor.setSelectionRange(start, end);
+      }
+    }, 0);
     var message = "The image could not be uploaded.";
     var detail = event.detail && event.detail[0];
     try {
@@ -83,6 +89,11 @@
     watch(document);
   });
   document.addEventListener("formset:added", function (event) {
+    // The row is a copy of the formset's hidden template, which the library already
+    // marked as initialised: clear the mark so the new editor gets its own instance.
+    event.target.querySelectorAll(".markdownx-editor").forEach(function (editor) {
+      editor.removeAttribute("data-markdownx-init");
+    });
     watch(event.target);
     reloadLibrary();
   });
