@@ -1,19 +1,25 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
+from django.shortcuts import redirect
 from django.templatetags.static import static as static_url
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from blog import editor
+
+
+def favicon(request):
+    # Browsers ask for /favicon.ico whatever the page says. The static URL is looked up
+    # per request: with hashed static files it exists only after collectstatic.
+    return redirect(static_url("favicon.ico"), permanent=True)
+
 
 urlpatterns = [
     # The editor's endpoints sit before the admin, whose catch-all would swallow them.
     path("admin/markdownx/markdownify/", editor.markdownify, name="markdownx_markdownify"),
     path("admin/markdownx/upload/", editor.upload_image, name="markdownx_upload"),
     path("admin/", admin.site.urls),
-    # Browsers ask for /favicon.ico whatever the page says; send them to the static file.
-    path("favicon.ico", RedirectView.as_view(url=static_url("favicon.ico"), permanent=True)),
+    path("favicon.ico", favicon),
     path("", include("blog.urls")),
 ]
 
