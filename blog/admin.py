@@ -90,9 +90,11 @@ class PostAdmin(EditorAdmin):
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
+        # The writer's own profile, else the site owner's.
         profile = AuthorProfile.objects.filter(user=request.user).first()
-        if profile:
-            initial.setdefault("author", profile.pk)
+        author_id = profile.pk if profile else SiteSettings.load().owner_id
+        if author_id:
+            initial.setdefault("author", author_id)
         return initial
 
     @admin.display(description="series", ordering="series__title")

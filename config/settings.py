@@ -6,13 +6,19 @@ deployment can never run on a placeholder key.
 """
 
 import os
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def refuse(message: str):
+    """Stop the process with one line that names the variable to fix (no traceback)."""
+    sys.exit(f"Bytepress configuration error: {message}")
+
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -27,7 +33,7 @@ def env_bool(name: str, default: bool = False) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ImproperlyConfigured(f"{name} must be one of 1/0, true/false, yes/no, on/off.")
+    refuse(f"{name} must be one of 1/0, true/false, yes/no, on/off.")
 
 
 def env_list(name: str) -> list[str]:
@@ -41,7 +47,7 @@ def env_int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+        refuse(f"{name} must be a whole number, not {value!r}.")
 
 
 DEBUG = env_bool("DJANGO_DEBUG")
@@ -51,12 +57,10 @@ DEBUG = env_bool("DJANGO_DEBUG")
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "").strip()
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is not set (required when DJANGO_DEBUG is off)."
-        )
+        refuse("DJANGO_SECRET_KEY is not set (required when DJANGO_DEBUG is off).")
     SECRET_KEY = "dev-only-insecure-key-never-use-in-production"
 elif not DEBUG and (len(SECRET_KEY) < 40 or SECRET_KEY.startswith("django-insecure")):
-    raise ImproperlyConfigured(
+    refuse(
         "DJANGO_SECRET_KEY is too weak: use at least 40 random characters "
         "(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
     )
@@ -64,9 +68,7 @@ elif not DEBUG and (len(SECRET_KEY) < 40 or SECRET_KEY.startswith("django-insecu
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     if not DEBUG:
-        raise ImproperlyConfigured(
-            "DJANGO_ALLOWED_HOSTS is not set (required when DJANGO_DEBUG is off)."
-        )
+        refuse("DJANGO_ALLOWED_HOSTS is not set (required when DJANGO_DEBUG is off).")
     ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
 
 # Canonical origin for absolute URLs in feeds, sitemaps and meta tags, e.g.
@@ -75,9 +77,7 @@ SITE_URL = os.environ.get("SITE_URL", "").strip().rstrip("/")
 if SITE_URL:
     _parts = urlsplit(SITE_URL)
     if _parts.scheme not in {"http", "https"} or not _parts.netloc or _parts.path:
-        raise ImproperlyConfigured(
-            f"SITE_URL must be an origin such as https://blog.example.org, not {SITE_URL!r}."
-        )
+        refuse(f"SITE_URL must be an origin such as https://blog.example.org, not {SITE_URL!r}.")
     CSRF_TRUSTED_ORIGINS = [SITE_URL]
 
 INSTALLED_APPS = [

@@ -314,3 +314,11 @@ def test_link_inline_accepts_commentary_with_markdown(staff_client, make_post):
     response = staff_client.get(reverse("admin:blog_post_change", args=[post.pk]))
     doc = lxml_html.fromstring(response.content)
     assert doc.cssselect("textarea#id_links-0-commentary.markdownx-editor")
+
+
+def test_new_posts_default_to_the_site_owner_as_author(staff_client, author):
+    site = SiteSettings.load()
+    site.owner = author
+    site.save()
+    response = staff_client.get(ADD_URL)
+    assert response.context["adminform"].form.initial["author"] == author.pk

@@ -36,7 +36,11 @@ def load(**env):
 
 
 def last_line(result):
-    return result.stderr.strip().splitlines()[-1]
+    """The error, which must be the only line printed (no traceback)."""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert result.returncode == 1
+    return lines[0]
 
 
 def test_debug_off_without_a_secret_key_refuses_to_start():

@@ -90,3 +90,20 @@ def test_demo_markers_never_reach_the_public_pages(client):
         assert "DRAFT-MARKER" not in response.content.decode(), url
     for post in Post.objects.exclude(pk__in=Post.objects.published()):
         assert client.get(post.get_absolute_url()).status_code == 404
+
+
+def test_pages_never_render_markdown_per_request(client, make_rich_posts, monkeypatch):
+    """Markdown is rendered once, on save; reading a page only reads stored HTML."""
+    import markdown as markdown_lib
+
+    from blog.markdown import render
+
+    posts = make_rich_posts(3)
+    render.cache_clear()  # a cached result would hide a per-request call
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("Markdown rendered during a request")
+
+    monkeypatch.setattr(markdown_lib.Markdown, "convert", refuse)
+    for url in ["/", posts[0].get_absolute_url(), posts[0].series.get_absolute_url()]:
+        assert client.get(url).status_code == 200
