@@ -17,10 +17,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
+        parser.add_argument(
+            "--url", default="http://127.0.0.1:8000/admin/", help="Where to log in."
+        )
 
-    def handle(self, *args, username, **options):
+    def handle(self, *args, username, url, **options):
         users = get_user_model().objects
-        url = "http://127.0.0.1:8000/admin/"
         if not users.filter(is_superuser=True).exists():
             password = secrets.token_urlsafe(12)
             users.create_superuser(username=username, email="", password=password)
