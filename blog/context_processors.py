@@ -1,11 +1,12 @@
 from django.utils.functional import SimpleLazyObject
 
-from .models import Section, SiteSettings
+from . import chrome
 
 
 def site(request):
-    """Site settings and navigation sections for templates; queried only when used."""
+    """The site chrome (settings, sections, owner links) for templates, loaded when used."""
+    site_chrome = SimpleLazyObject(chrome.get)
     return {
-        "site_settings": SimpleLazyObject(SiteSettings.load),
-        "nav_sections": SimpleLazyObject(lambda: list(Section.objects.all())),
+        "site_chrome": site_chrome,
+        "site_settings": SimpleLazyObject(lambda: site_chrome.settings),
     }

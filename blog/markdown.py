@@ -133,6 +133,12 @@ _EXTENSION_CONFIGS = {
 _A_TAG = re.compile(r'<a((?:\s+[\w:-]+="[^"]*")*)\s*>')
 _ATTR = re.compile(r'\s+([\w:-]+)="([^"]*)"')
 _TAGS = re.compile(r"<[^>]*>")
+# Tags that separate words (blocks, line breaks, cells); other tags join their text.
+_BREAKING_TAGS = re.compile(
+    r"</?(?:p|div|h[1-6]|li|ul|ol|dl|dd|dt|pre|blockquote|table|thead|tbody|tr|td|th|"
+    r"figure|figcaption|br|hr|details|summary)\b[^>]*>"
+)
+_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
 # Markup that is navigation, not prose: left out of plain text.
 _NOT_PROSE = re.compile(
     r'<a class="(?:heading-anchor|footnote-backref)"[^>]*>.*?</a>|<sup id="fnref[^"]*">.*?</sup>',
@@ -215,4 +221,10 @@ def images_missing_alt(text: str) -> bool:
 
 def html_to_text(html: str) -> str:
     """Plain text of sanitised HTML, for excerpts, reading time and search."""
-    return _SPACES.sub(" ", unescape(_TAGS.sub(" ", _NOT_PROSE.sub("", html)))).strip()
+    text = _TAGS.sub("", _BREAKING_TAGS.sub(" ", _NOT_PROSE.sub("", html)))
+    return _SPACES.sub(" ", unescape(text)).strip()
+
+
+def paragraphs_text(html: str) -> str:
+    """The text of the top-level paragraphs only: prose without code, tables or headings."""
+    return " ".join(html_to_text(p) for p in _PARAGRAPH.findall(_NOT_PROSE.sub("", html))).strip()

@@ -5,9 +5,11 @@
 
 import math
 import uuid
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
@@ -235,7 +237,14 @@ class Post(models.Model):
         blank=True, help_text="Shown in lists and feeds. Leave blank to use the opening text."
     )
     summary = models.TextField(blank=True, editable=False)
-    cover_image = models.ImageField(upload_to="covers/%Y/%m/", blank=True)
+    cover_image = models.ImageField(
+        upload_to="covers/%Y/%m/",
+        blank=True,
+        width_field="cover_width",
+        height_field="cover_height",
+    )
+    cover_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    cover_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     cover_alt = models.CharField("cover alt text", max_length=300, blank=True)
     cover_caption = models.CharField(max_length=300, blank=True)
     tags = TaggableManager(through=TaggedPost, blank=True)
@@ -258,6 +267,9 @@ class Post(models.Model):
     canonical_url = models.URLField(
         max_length=500, blank=True, help_text="Only if the post first appeared elsewhere."
     )
+    # Filled by blog.search on PostgreSQL (GIN-indexed there); unused on SQLite, which
+    # keeps its FTS5 table instead.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     objects = PostQuerySet.as_manager()
 
@@ -348,8 +360,18 @@ class Post(models.Model):
         self.body_text = markdown.html_to_text(rendered.html)
         words = len(self.body_text.split())
         self.reading_time = max(1, math.ceil(words / WORDS_PER_MINUTE))
-        source = self.excerpt.strip() or self.body_text
+        source = self.excerpt.strip() or markdown.paragraphs_text(rendered.html) or self.body_text
         self.summary = Truncator(source).chars(SUMMARY_CHARS)
+
+    @property
+    def edited_at(self):
+        """When the post was last edited after publication, if it was (else None).
+
+        An hour's grace leaves out the saves that happen around publishing itself.
+        """
+        if self.published_at and self.updated_at - self.published_at > timedelta(hours=1):
+            return self.updated_at
+        return None
 
     @property
     def visibility(self) -> str:

@@ -1,74 +1,259 @@
-"""Reader pages. Every list and lookup starts from ``Post.objects.published()``."""
+"""Reader pages: thin generic views over ``blog.selectors``.
 
+Every list and lookup starts from ``Post.objects.published()``; the one exception is the
+post page, which lets staff preview drafts and scheduled posts (marked as such, never
+cached, never indexed).
+"""
+
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.views.generic import DetailView, ListView
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.views.generic import (
+    ArchiveIndexView,
+    DetailView,
+    ListView,
+    MonthArchiveView,
+    TemplateView,
+    YearArchiveView,
+)
 
-from .models import Post, Section, Series, SiteSettings, Tag
+from . import chrome, selectors
+from .models import Post, Section, Series, Tag
+from .search import search_posts
+from .seo import PageMeta, absolute_url, post_jsonld, scoped_feeds, site_feeds
 
 
-class PublishedPostsMixin:
-    """Published posts only, with what list templates show fetched in bulk."""
+class PageMixin:
+    """Published posts for lists, pagination from the site settings, and page metadata."""
+
+    date_field = "published_at"
+    allow_future = False
+    allow_empty = True
+    month_format = "%m"
+    page_title = ""
+    page_description = ""
 
     def get_queryset(self):
-        return Post.objects.published().select_related("section", "author", "series")
+        return selectors.list_posts()
 
     def get_paginate_by(self, queryset):
-        return SiteSettings.load().posts_per_page
+        return chrome.get().settings.posts_per_page
+
+    def paginate_queryset(self, queryset, page_size):
+        # Only plain positive numbers are pages; "last", "0" or "abc" are not found.
+        page = self.request.GET.get(self.page_kwarg)
+        if page is not None and not page.isdigit():
+            raise Http404("No such page.")
+        return super().paginate_queryset(queryset, page_size)
+
+    def get_meta(self) -> PageMeta:
+        site = chrome.get().settings
+        title = f"{self.page_title} · {site.title}" if self.page_title else site.title
+        return PageMeta(
+            title=title,
+            description=self.page_description or site.tagline,
+            path=self.request.path,
+            feeds=site_feeds(site.title) + self.get_scoped_feeds(),
+        )
+
+    def get_scoped_feeds(self):
+        return []
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        meta = self.get_meta()
+        page = context.get("page_obj")
+        if page is not None and page.number > 1:
+            meta.title = f"{meta.title} (page {page.number})"
+            meta.path = f"{meta.path}?page={page.number}"
+        context["meta"] = meta
+        context["canonical_url"] = absolute_url(self.request, meta.path)
+        return context
 
 
-class HomeView(PublishedPostsMixin, ListView):
+class HomeView(PageMixin, TemplateView):
     template_name = "blog/home.html"
-    context_object_name = "posts"
+
+    def get_context_data(self, **kwargs):
+        posts = selectors.latest_by_section()
+        by_section = {}
+        for post in posts:
+            by_section.setdefault(post.section, []).append(post)
+        return super().get_context_data(
+            sections=by_section.items(), current_series=selectors.series_with_parts()[:3]
+        )
 
 
-class SectionDetailView(PublishedPostsMixin, ListView):
+class SectionView(PageMixin, ListView):
     template_name = "blog/section_detail.html"
     context_object_name = "posts"
 
     def get_queryset(self):
         self.section = get_object_or_404(Section, slug=self.kwargs["section"])
+        self.page_title = self.section.name
+        self.page_description = self.section.description
         return super().get_queryset().filter(section=self.section)
+
+    def get_scoped_feeds(self):
+        return scoped_feeds(self.section.name, "section-feed", section=self.section.slug)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(section=self.section, **kwargs)
 
 
-class SeriesDetailView(PublishedPostsMixin, ListView):
+class SeriesListView(PageMixin, ListView):
+    template_name = "blog/series_list.html"
+    context_object_name = "series_list"
+    page_title = "Series"
+    page_description = "Posts that belong together, in order."
+
+    def get_queryset(self):
+        return selectors.series_with_parts()
+
+
+class SeriesView(PageMixin, ListView):
     template_name = "blog/series_detail.html"
     context_object_name = "posts"
-    paginate_by = None
 
     def get_paginate_by(self, queryset):
-        return None
+        return None  # a series is read whole, in order
 
     def get_queryset(self):
         self.series = get_object_or_404(Series, slug=self.kwargs["slug"])
+        self.page_title = self.series.title
         return super().get_queryset().filter(series=self.series).order_by("series_position")
+
+    def get_scoped_feeds(self):
+        return scoped_feeds(self.series.title, "series-feed", slug=self.series.slug)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(series=self.series, **kwargs)
 
 
-class TagDetailView(PublishedPostsMixin, ListView):
+class TagListView(PageMixin, ListView):
+    template_name = "blog/tag_list.html"
+    context_object_name = "tags"
+    page_title = "Tags"
+    page_description = "Every topic, with the number of posts about it."
+
+    def get_paginate_by(self, queryset):
+        return None
+
+    def get_queryset(self):
+        return selectors.tags_with_counts()
+
+
+class TagView(PageMixin, ListView):
     template_name = "blog/tag_detail.html"
     context_object_name = "posts"
 
     def get_queryset(self):
         self.tag = get_object_or_404(Tag, slug=self.kwargs["slug"])
+        self.page_title = f"Posts tagged “{self.tag.name}”"
         return super().get_queryset().filter(tags=self.tag)
+
+    def get_scoped_feeds(self):
+        return scoped_feeds(f"Tag: {self.tag.name}", "tag-feed", slug=self.tag.slug)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(tag=self.tag, **kwargs)
 
 
-class PostDetailView(PublishedPostsMixin, DetailView):
+class ArchiveView(PageMixin, ArchiveIndexView):
+    template_name = "blog/archive.html"
+    context_object_name = "posts"
+    page_title = "Archive"
+    date_list_period = "year"
+
+
+class YearView(PageMixin, YearArchiveView):
+    template_name = "blog/archive_year.html"
+    context_object_name = "posts"
+    make_object_list = True
+    allow_empty = False  # a year without posts is not a page
+
+    def get_meta(self):
+        self.page_title = f"Posts from {self.get_year()}"
+        return super().get_meta()
+
+
+class MonthView(PageMixin, MonthArchiveView):
+    template_name = "blog/archive_month.html"
+    context_object_name = "posts"
+    allow_empty = False
+
+    def get_meta(self):
+        self.page_title = f"Posts from {self.get_month()}/{self.get_year()}"
+        return super().get_meta()
+
+
+class SearchView(PageMixin, TemplateView):
+    template_name = "blog/search.html"
+    page_title = "Search"
+
+    def get_context_data(self, **kwargs):
+        raw = self.request.GET.get("q")
+        results = search_posts(raw) if raw is not None else None
+        context = super().get_context_data(results=results, **kwargs)
+        context["meta"].noindex = True
+        if results and results.query:
+            context["meta"].title = f"“{results.query}” · {context['meta'].title}"
+        return context
+
+
+class PostView(DetailView):
     template_name = "blog/post_detail.html"
     context_object_name = "post"
 
     def get_queryset(self):
+        # Staff may preview drafts and scheduled posts; everyone else sees published ones.
+        posts = Post.objects.all() if self.request.user.is_staff else Post.objects.published()
         return (
-            super()
-            .get_queryset()
-            .filter(section__slug=self.kwargs["section"])
+            posts.filter(section__slug=self.kwargs["section"])
+            .select_related("section", "author", "series")
             .prefetch_related("tags", "links")
         )
+
+    def get_context_data(self, **kwargs):
+        post = self.object
+        site = chrome.get()
+        older, newer = selectors.section_neighbours(post)
+        if post.author_id == site.settings.owner_id:
+            author_links = site.owner_links
+        else:
+            author_links = list(post.author.links.all())
+        meta = PageMeta(
+            title=f"{post.title} · {site.settings.title}",
+            description=post.meta_description or post.summary,
+            path=post.get_absolute_url(),
+            og_type="article",
+            image=absolute_url(self.request, post.cover_image.url) if post.cover_image else "",
+            image_alt=post.cover_alt,
+            feeds=site_feeds(site.settings.title)
+            + scoped_feeds(post.section.name, "section-feed", section=post.section.slug),
+            jsonld=post_jsonld(self.request, post, site.settings.title),
+            noindex=post.visibility != "published",
+        )
+        return super().get_context_data(
+            meta=meta,
+            canonical_url=post.canonical_url or absolute_url(self.request, meta.path),
+            series_nav=selectors.series_navigation(post),
+            older=older,
+            newer=newer,
+            author_links=author_links,
+            link_groups=selectors.group_links(post.links.all()),
+            **kwargs,
+        )
+
+    def render_to_response(self, context, **response_kwargs):
+        response = super().render_to_response(context, **response_kwargs)
+        if self.object.visibility != "published":
+            patch_cache_control(response, private=True, no_store=True)
+        return response
+
+
+def robots_txt(request):
+    sitemap = absolute_url(request, reverse("sitemap"))
+    lines = ["User-agent: *", "Disallow: /admin/", "Disallow: /search/", f"Sitemap: {sitemap}"]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")

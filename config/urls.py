@@ -1,11 +1,14 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
 from django.shortcuts import redirect
 from django.templatetags.static import static as static_url
 from django.urls import include, path
 
 from blog import editor
+from blog.sitemaps import SITEMAPS
+from blog.views import robots_txt
 
 
 def favicon(request):
@@ -20,6 +23,8 @@ urlpatterns = [
     path("admin/markdownx/upload/", editor.upload_image, name="markdownx_upload"),
     path("admin/", admin.site.urls),
     path("favicon.ico", favicon),
+    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("robots.txt", robots_txt, name="robots-txt"),
     path("", include("blog.urls")),
 ]
 

@@ -23,6 +23,24 @@ def _media_root(tmp_path, settings):
     shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """The site chrome is cached; every test starts without it."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def demo(db):
+    """The demo blog from seed_demo."""
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=io.StringIO())
+
+
 @pytest.fixture
 def author(django_user_model):
     user = django_user_model.objects.create_user(username=f"author{next(_counter)}")

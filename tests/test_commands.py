@@ -31,11 +31,6 @@ def snapshot():
     }
 
 
-@pytest.fixture
-def demo(db):
-    run("seed_demo")
-
-
 class TestSeedDemo:
     def test_running_twice_changes_nothing(self, demo):
         before = snapshot()

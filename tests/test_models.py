@@ -140,8 +140,12 @@ class TestValidation:
         assert "already taken" in excinfo.value.message_dict["series_position"][0]
 
     def test_cover_image_needs_alt_text(self, author, section):
+        from django.core.files.base import ContentFile
+
+        from .conftest import image_bytes
+
         post = Post(title="T", slug="t", section=section, author=author, body="x")
-        post.cover_image.name = "covers/x.png"
+        post.cover_image.save("x.png", ContentFile(image_bytes()), save=False)
         with pytest.raises(ValidationError) as excinfo:
             post.full_clean()
         assert "cover_alt" in excinfo.value.message_dict

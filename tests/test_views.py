@@ -1,31 +1,39 @@
-"""The reader pages that exist so far: routes, visibility and the demo marker sweep."""
+"""Reader pages: routes, content, visibility, query counts and bad input."""
 
-from io import StringIO
+import json
+from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
+import html5lib
 import pytest
-from django.core.management import call_command
 from django.urls import resolve, reverse
+from django.utils import timezone
+from lxml import html as lxml_html
 
 from blog import views
-from blog.models import Post, Section, Series, Tag
+from blog.models import Link, Post, Section, Series, SiteSettings, Tag
 
 pytestmark = pytest.mark.django_db
+
+
+def parse(response):
+    return lxml_html.fromstring(response.content)
 
 
 @pytest.mark.parametrize(
     ("name", "kwargs", "path", "view"),
     [
         ("blog:home", {}, "/", views.HomeView),
-        ("blog:section-detail", {"section": "bytes"}, "/bytes/", views.SectionDetailView),
-        (
-            "blog:post-detail",
-            {"section": "bytes", "slug": "hello"},
-            "/bytes/hello/",
-            views.PostDetailView,
-        ),
-        ("blog:series-detail", {"slug": "s"}, "/series/s/", views.SeriesDetailView),
-        ("blog:tag-detail", {"slug": "café"}, "/tags/caf%C3%A9/", views.TagDetailView),
+        ("blog:section-detail", {"section": "bytes"}, "/bytes/", views.SectionView),
+        ("blog:post-detail", {"section": "bytes", "slug": "x"}, "/bytes/x/", views.PostView),
+        ("blog:series-list", {}, "/series/", views.SeriesListView),
+        ("blog:series-detail", {"slug": "s"}, "/series/s/", views.SeriesView),
+        ("blog:tag-list", {}, "/tags/", views.TagListView),
+        ("blog:tag-detail", {"slug": "café"}, "/tags/caf%C3%A9/", views.TagView),
+        ("blog:archive", {}, "/archive/", views.ArchiveView),
+        ("blog:archive-year", {"year": 2026}, "/archive/2026/", views.YearView),
+        ("blog:archive-month", {"year": 2026, "month": 5}, "/archive/2026/5/", views.MonthView),
+        ("blog:search", {}, "/search/", views.SearchView),
     ],
 )
 def test_routes_reverse_and_resolve(name, kwargs, path, view):
@@ -33,63 +41,393 @@ def test_routes_reverse_and_resolve(name, kwargs, path, view):
     assert resolve(unquote(path)).func.view_class is view
 
 
-def test_unicode_and_symbol_tags_have_working_pages(client, make_post):
-    make_post(title="Tagged", tags=["Café", "+++"])
-    for tag in Tag.objects.all():
-        response = client.get(tag.get_absolute_url())
-        assert response.status_code == 200
-        assert "Tagged" in response.content.decode()
+@pytest.mark.parametrize(
+    ("name", "kwargs", "path"),
+    [
+        ("blog:feed-rss", {}, "/feed/"),
+        ("blog:feed-atom", {}, "/feed/atom/"),
+        ("blog:feed-json", {}, "/feed.json"),
+        ("blog:section-feed-rss", {"section": "bytes"}, "/bytes/feed/"),
+        ("blog:section-feed-atom", {"section": "bytes"}, "/bytes/feed/atom/"),
+        ("blog:series-feed-rss", {"slug": "s"}, "/series/s/feed/"),
+        ("blog:series-feed-atom", {"slug": "s"}, "/series/s/feed/atom/"),
+        ("blog:tag-feed-rss", {"slug": "t"}, "/tags/t/feed/"),
+        ("blog:tag-feed-atom", {"slug": "t"}, "/tags/t/feed/atom/"),
+        ("sitemap", {}, "/sitemap.xml"),
+        ("robots-txt", {}, "/robots.txt"),
+    ],
+)
+def test_discovery_routes(name, kwargs, path):
+    assert reverse(name, kwargs=kwargs) == path
+    assert resolve(path).url_name == name.split(":")[-1]
 
 
-def test_home_page_and_admin_answer(client, make_post):
-    make_post(title="Hello readers")
-    response = client.get("/")
-    assert response.status_code == 200
-    assert "Hello readers" in response.content.decode()
-    assert client.get("/admin/").status_code == 302
+# --- every public page, on the demo blog ------------------------------------------------
 
 
-def test_published_post_page(client, make_post):
-    post = make_post(body="## Part\n\nText with `code`.")
-    response = client.get(post.get_absolute_url())
-    assert response.status_code == 200
-    assert '<h2 id="part">' in response.content.decode()
+def public_urls():
+    urls = ["/", "/series/", "/tags/", "/archive/", "/search/", "/search/?q=sqlite"]
+    urls += [s.get_absolute_url() for s in Section.objects.all()]
+    urls += [s.get_absolute_url() for s in Series.objects.all()]
+    urls += [t.get_absolute_url() for t in Tag.objects.all()]
+    posts = list(Post.objects.published().select_related("section"))
+    urls += [p.get_absolute_url() for p in posts]
+    years = {p.published_at.year for p in posts}
+    months = {(p.published_at.year, p.published_at.month) for p in posts}
+    urls += [reverse("blog:archive-year", args=[y]) for y in years]
+    urls += [reverse("blog:archive-month", args=m) for m in months]
+    return urls
 
 
-def test_drafts_and_scheduled_posts_answer_404(client, make_post):
-    from datetime import timedelta
+def test_demo_markers_never_reach_any_public_page(client, demo):
+    for url in [*public_urls(), "/sitemap.xml", "/robots.txt"]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "DRAFT-MARKER" not in response.content.decode(), url
+    for post in Post.objects.exclude(pk__in=Post.objects.published()):
+        assert client.get(post.get_absolute_url()).status_code == 404
 
-    from django.utils import timezone
 
+def test_every_page_is_valid_html5(client, demo):
+    parser = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
+    for url in [*public_urls(), "/does-not-exist/"]:
+        response = client.get(url)
+        parser.parse(response.content.decode())  # raises on any parse error
+        doc = parse(response)
+        assert len(doc.cssselect("h1")) == 1, url
+        assert doc.cssselect("html[lang]"), url
+        ids = [el.get("id") for el in doc.iter() if el.get("id")]
+        assert len(ids) == len(set(ids)), f"duplicate ids on {url}"
+
+
+def test_every_page_has_title_description_canonical_and_feeds(client, demo):
+    for url in public_urls():
+        response = client.get(url)
+        doc = parse(response)
+        assert doc.findtext(".//title").strip(), url
+        assert doc.cssselect('meta[name="description"]')[0].get("content"), url
+        canonical = doc.cssselect('link[rel="canonical"]')
+        assert canonical and canonical[0].get("href").startswith("http://testserver/"), url
+        feeds = doc.cssselect('link[rel="alternate"]')
+        types = {f.get("type") for f in feeds}
+        assert {"application/rss+xml", "application/atom+xml", "application/feed+json"} <= types
+        for feed in feeds:
+            assert client.get(feed.get("href")).status_code == 200, (url, feed.get("href"))
+
+
+def test_scoped_pages_announce_their_own_feeds(client, demo):
+    section = Section.objects.get(slug="bytes")
+    doc = parse(client.get(section.get_absolute_url()))
+    hrefs = [f.get("href") for f in doc.cssselect('link[rel="alternate"]')]
+    assert "/bytes/feed/" in hrefs and "/bytes/feed/atom/" in hrefs
+    series = Series.objects.get()
+    doc = parse(client.get(series.get_absolute_url()))
+    hrefs = [f.get("href") for f in doc.cssselect('link[rel="alternate"]')]
+    assert f"/series/{series.slug}/feed/" in hrefs
+    doc = parse(client.get("/tags/python/"))
+    hrefs = [f.get("href") for f in doc.cssselect('link[rel="alternate"]')]
+    assert "/tags/python/feed/" in hrefs and "/tags/python/feed/atom/" in hrefs
+
+
+# --- the post page -----------------------------------------------------------------------
+
+
+def test_post_page_shows_everything_a_reader_needs(client, demo):
+    post = Post.objects.get(slug="systems-reading-list-2")
+    doc = parse(client.get(post.get_absolute_url()))
+    article = doc.cssselect("article.post")[0]
+    assert article.cssselect("h1")[0].text_content() == post.title
+    assert post.subtitle in article.cssselect(".post__subtitle")[0].text_content()
+    times = article.cssselect("header time[datetime]")
+    assert times[0].get("datetime") == post.published_at.isoformat()
+    byline = article.cssselect(".post__header .meta")[0]
+    assert "Rowan Ellery" in byline.text_content()
+    assert [a.text for a in byline.cssselect("a[rel~=author]")] == [
+        "LinkedIn",
+        "GitHub",
+        "Mastodon",
+    ]
+    assert "min read" in byline.text_content()
+    assert {a.text for a in article.cssselect(".post__tags a")} == {"#Reading list", "#Systems"}
+    # The links, grouped under their headings, in order, with domains and commentary.
+    headings = [h.text for h in article.cssselect(".post__links h2")]
+    assert headings == ["Latency", "Tools"]
+    first = article.cssselect(".post__links .link")[0]
+    assert first.cssselect(".link__title a")[0].get("href") == post.links.first().url
+    assert first.cssselect(".link__domain")[0].text == "(en.wikipedia.org)"
+    assert first.cssselect(".link__commentary p")
+
+
+def test_series_box_counts_only_published_parts(client, demo):
+    post = Post.objects.get(slug="systems-reading-list-2")
+    doc = parse(client.get(post.get_absolute_url()))
+    box = doc.cssselect(".series-box")[0]
+    assert "Part 2 of 3 in" in " ".join(
+        box.cssselect(".series-box__kicker")[0].text_content().split()
+    )
+    parts = box.cssselect(".series-box__parts li")
+    assert len(parts) == 3, "the scheduled part 4 is not listed"
+    assert parts[1].cssselect('[aria-current="page"]')
+    assert box.cssselect('a[rel="prev"]')[0].get("href").endswith("/systems-reading-list-1/")
+    assert box.cssselect('a[rel="next"]')[0].get("href").endswith("/systems-reading-list-3/")
+    last = Post.objects.get(slug="systems-reading-list-3")
+    box = parse(client.get(last.get_absolute_url())).cssselect(".series-box")[0]
+    assert not box.cssselect('a[rel="next"]'), "no link to the unpublished part"
+
+
+def test_previous_and_next_in_section_skip_drafts(client, make_post):
+    now = timezone.now()
+    older = make_post(title="Older", published_at=now - timedelta(days=3))
+    make_post(title="Draft between", status=Post.Status.DRAFT, published_at=now - timedelta(days=2))
+    middle = make_post(title="Middle", published_at=now - timedelta(days=1))
+    make_post(title="Scheduled", published_at=now + timedelta(days=1))
+    doc = parse(client.get(middle.get_absolute_url()))
+    nav = doc.cssselect(".post-nav")[0]
+    assert nav.cssselect('a[rel="prev"]')[0].get("href") == older.get_absolute_url()
+    assert not nav.cssselect('a[rel="next"]')
+    doc = parse(client.get(older.get_absolute_url()))
+    assert doc.cssselect('.post-nav a[rel="next"]')[0].get("href") == middle.get_absolute_url()
+
+
+def test_updated_date_shows_only_after_an_edit(client, make_post):
+    post = make_post(published_at=timezone.now() - timedelta(days=10))
+    Post.objects.filter(pk=post.pk).update(updated_at=post.published_at)
+    assert (
+        "Updated"
+        not in parse(client.get(post.get_absolute_url())).cssselect(".meta")[0].text_content()
+    )
+    Post.objects.filter(pk=post.pk).update(updated_at=timezone.now())
+    meta = parse(client.get(post.get_absolute_url())).cssselect(".post__header .meta")[0]
+    assert "Updated" in meta.text_content()
+
+
+def test_post_head_has_open_graph_twitter_and_json_ld(client, demo):
+    post = Post.objects.exclude(cover_image="").get()
+    doc = parse(client.get(post.get_absolute_url()))
+
+    def meta(attr, name):
+        return doc.cssselect(f'meta[{attr}="{name}"]')[0].get("content")
+
+    assert meta("property", "og:type") == "article"
+    assert meta("property", "og:title").startswith(post.title)
+    assert meta("property", "og:url") == f"http://testserver{post.get_absolute_url()}"
+    assert meta("property", "og:image") == f"http://testserver{post.cover_image.url}"
+    assert meta("property", "og:image:alt") == post.cover_alt
+    assert meta("name", "twitter:card") == "summary_large_image"
+    [script] = doc.cssselect('script[type="application/ld+json"]')
+    data = json.loads(script.text)
+    assert data["@type"] == "BlogPosting"
+    assert data["headline"] == post.title
+    assert data["author"]["name"] == "Rowan Ellery"
+    assert data["datePublished"] == post.published_at.isoformat()
+    assert data["image"].endswith(post.cover_image.url)
+    figure = doc.cssselect("figure.post__cover")[0]
+    img = figure.cssselect("img")[0]
+    assert img.get("alt") == post.cover_alt and img.get("width") and img.get("height")
+    assert figure.cssselect("figcaption")[0].text == post.cover_caption
+
+
+def test_json_ld_cannot_break_out_of_its_script(client, make_post):
+    post = make_post(title="</script><script>alert(1)</script>")
+    page = client.get(post.get_absolute_url()).content.decode()
+    assert "</script><script>alert(1)" not in page
+    doc = lxml_html.fromstring(page)
+    data = json.loads(doc.cssselect('script[type="application/ld+json"]')[0].text)
+    assert data["headline"] == post.title
+
+
+def test_canonical_url_uses_site_url_when_set(client, make_post, settings):
+    settings.SITE_URL = "https://blog.example.org"
+    post = make_post()
+    doc = parse(client.get(post.get_absolute_url()))
+    canonical = doc.cssselect('link[rel="canonical"]')[0].get("href")
+    assert canonical == f"https://blog.example.org{post.get_absolute_url()}"
+
+
+def test_post_with_its_own_canonical_url_points_there(client, make_post):
+    post = make_post(canonical_url="https://elsewhere.example/original")
+    doc = parse(client.get(post.get_absolute_url()))
+    assert doc.cssselect('link[rel="canonical"]')[0].get("href") == post.canonical_url
+
+
+# --- drafts, scheduled posts and staff previews -----------------------------------------
+
+
+def test_drafts_and_scheduled_posts_are_404_for_the_public(client, make_post):
     draft = make_post(status=Post.Status.DRAFT)
     scheduled = make_post(published_at=timezone.now() + timedelta(days=1))
     assert client.get(draft.get_absolute_url()).status_code == 404
     assert client.get(scheduled.get_absolute_url()).status_code == 404
 
 
-def test_post_in_the_wrong_section_is_404(client, make_post, other_section):
-    post = make_post()
-    assert client.get(f"/{other_section.slug}/{post.slug}/").status_code == 404
+@pytest.mark.parametrize("visibility", ["draft", "scheduled"])
+def test_staff_preview_is_marked_private_and_unindexed(staff_client, make_post, visibility):
+    if visibility == "draft":
+        post = make_post(status=Post.Status.DRAFT, title="Secret draft")
+    else:
+        post = make_post(published_at=timezone.now() + timedelta(days=2), title="Secret draft")
+    response = staff_client.get(post.get_absolute_url())
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    doc = parse(response)
+    assert doc.cssselect('meta[name="robots"]')[0].get("content") == "noindex"
+    banner = doc.cssselect(".preview-banner")[0].text_content()
+    assert visibility in banner
 
 
-def test_unknown_section_series_and_tag_are_404(client, db):
-    for path in ("/nope/", "/series/nope/", "/tags/nope/", "/nope/post/"):
-        assert client.get(path).status_code == 404
+def test_published_posts_are_not_marked_as_previews(staff_client, make_post):
+    response = staff_client.get(make_post().get_absolute_url())
+    assert "no-store" not in response.get("Cache-Control", "")
+    assert not parse(response).cssselect(".preview-banner")
 
 
-def test_demo_markers_never_reach_the_public_pages(client):
-    call_command("seed_demo", stdout=StringIO())
-    urls = ["/"]
-    urls += [s.get_absolute_url() for s in Section.objects.all()]
-    urls += [s.get_absolute_url() for s in Series.objects.all()]
-    urls += [t.get_absolute_url() for t in Tag.objects.all()]
-    urls += [p.get_absolute_url() for p in Post.objects.published()]
-    for url in urls:
-        response = client.get(url)
-        assert response.status_code == 200, url
-        assert "DRAFT-MARKER" not in response.content.decode(), url
-    for post in Post.objects.exclude(pk__in=Post.objects.published()):
-        assert client.get(post.get_absolute_url()).status_code == 404
+def test_tag_counts_and_pages_only_count_published_posts(client, make_post):
+    make_post(tags=["Shared"])
+    make_post(tags=["Shared"], status=Post.Status.DRAFT)
+    make_post(tags=["DraftOnly"], status=Post.Status.DRAFT)
+    make_post(tags=["Shared"], published_at=timezone.now() + timedelta(days=1))
+    doc = parse(client.get("/tags/"))
+    items = [li.text_content().split() for li in doc.cssselect(".tag-cloud li")]
+    assert items == [["Shared", "1", "post"]]
+    assert len(parse(client.get("/tags/shared/")).cssselect(".post-card")) == 1
+
+
+def test_series_index_lists_only_series_with_published_parts(client, make_post):
+    planned = Series.objects.create(title="Planned", slug="planned")
+    make_post(series=planned, series_position=1, status=Post.Status.DRAFT)
+    live = Series.objects.create(title="Live", slug="live")
+    make_post(series=live, series_position=1)
+    titles = [a.text for a in parse(client.get("/series/")).cssselect(".post-card__title a")]
+    assert titles == ["Live"]
+    doc = parse(client.get(planned.get_absolute_url()))
+    assert doc.cssselect(".series-parts .empty")
+
+
+# --- lists, pagination and bad input ----------------------------------------------------
+
+
+def test_section_list_is_paginated_by_site_settings(client, make_post, section):
+    settings_obj = SiteSettings.load()
+    settings_obj.posts_per_page = 2
+    settings_obj.save()
+    for _ in range(5):
+        make_post()
+    first = parse(client.get(section.get_absolute_url()))
+    assert len(first.cssselect(".post-card")) == 2
+    assert first.cssselect('.pagination a[rel="next"]')[0].get("href") == "?page=2"
+    third = parse(client.get(section.get_absolute_url(), {"page": 3}))
+    assert len(third.cssselect(".post-card")) == 1
+
+
+@pytest.mark.parametrize("page", ["abc", "0", "-1", "99999", "last", "1.5", "1e3"])
+def test_bad_page_numbers_are_404(client, make_post, section, page):
+    make_post()
+    response = client.get(section.get_absolute_url(), {"page": page})
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode()
+
+
+def test_unknown_pages_get_the_styled_404(client, db):
+    for path in ("/nope/", "/series/nope/", "/tags/nope/", "/nope/post/", "/archive/1999/"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        doc = parse(response)
+        assert doc.cssselect("header.site-header"), path
+        assert doc.cssselect("h1")[0].text == "Page not found"
+
+
+def test_server_error_page_renders_without_context(rf):
+    from django.views.defaults import server_error
+
+    response = server_error(rf.get("/"))
+    assert response.status_code == 500
+    assert "Something went wrong" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"unterminated',
+        '"exact phrase"',
+        "sqlite OR postgres",
+        "-excluded word",
+        "title:foo AND NOT bar*",
+        "x" * 5000,
+        "null\x00byte",
+        "!!! ??? ...",
+        "(((",
+        "NEAR(a b)",
+        "' OR 1=1 --",
+        "",
+        "   ",
+    ],
+)
+def test_search_never_fails(client, demo, query):
+    response = client.get("/search/", {"q": query})
+    assert response.status_code == 200
+    doc = parse(response)
+    assert doc.cssselect(".post-card") or doc.cssselect('[role="status"]')
+
+
+def test_home_shows_latest_posts_of_every_section_and_current_series(client, demo):
+    doc = parse(client.get("/"))
+    sections = [h.text_content() for h in doc.cssselect(".home-section h2")]
+    assert sections == ["Bytes", "Nibbles"]
+    assert doc.cssselect(".series-card a")[0].text == "The systems reading list"
+    bytes_titles = [
+        a.text for a in doc.cssselect(".home-section")[0].cssselect(".post-card__title a")
+    ]
+    expected = list(
+        Post.objects.published().filter(section__slug="bytes").values_list("title", flat=True)[:5]
+    )
+    assert bytes_titles == expected
+
+
+def test_archives_group_posts_by_year_and_month(client, make_post):
+    make_post(title="Old one", published_at=datetime(2024, 5, 4, 12, tzinfo=UTC))
+    make_post(title="Newer", published_at=datetime(2025, 1, 2, 12, tzinfo=UTC))
+    doc = parse(client.get("/archive/"))
+    assert [a.text for a in doc.cssselect(".archive-years a")] == ["2025", "2024"]
+    doc = parse(client.get("/archive/2024/"))
+    assert [a.text for a in doc.cssselect(".post-card__title a")] == ["Old one"]
+    assert [a.text for a in doc.cssselect(".archive-years a")] == ["May"]
+    doc = parse(client.get("/archive/2024/5/"))
+    assert [a.text for a in doc.cssselect(".post-card__title a")] == ["Old one"]
+    assert client.get("/archive/2024/6/").status_code == 404
+
+
+def test_sitemap_lists_public_content_with_lastmod(client, demo, settings):
+    settings.SITE_URL = "https://blog.example.org"
+    from lxml import etree
+
+    response = client.get("/sitemap.xml")
+    root = etree.fromstring(response.content)
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    urls = {
+        u.findtext("s:loc", namespaces=ns): u.findtext("s:lastmod", namespaces=ns)
+        for u in root.findall("s:url", ns)
+    }
+    base = "https://blog.example.org"
+    for post in Post.objects.published():
+        assert urls[base + post.get_absolute_url()] == post.updated_at.date().isoformat()
+    for section in Section.objects.all():
+        assert urls[base + section.get_absolute_url()]
+    assert urls[base + Series.objects.get().get_absolute_url()]
+    assert base + "/tags/python/" in urls
+    assert base + "/" in urls
+    hidden = Post.objects.exclude(pk__in=Post.objects.published())
+    for post in hidden:
+        assert base + post.get_absolute_url() not in urls
+    assert all(loc.startswith(base) for loc in urls)
+    assert "example.com" not in response.content.decode()
+
+
+def test_robots_txt_points_to_the_sitemap(client, db):
+    response = client.get("/robots.txt")
+    assert response["Content-Type"].startswith("text/plain")
+    lines = response.content.decode().splitlines()
+    assert "Sitemap: http://testserver/sitemap.xml" in lines
+    assert "Disallow: /admin/" in lines
 
 
 def test_pages_never_render_markdown_per_request(client, make_rich_posts, monkeypatch):
@@ -107,3 +445,69 @@ def test_pages_never_render_markdown_per_request(client, make_rich_posts, monkey
     monkeypatch.setattr(markdown_lib.Markdown, "convert", refuse)
     for url in ["/", posts[0].get_absolute_url(), posts[0].series.get_absolute_url()]:
         assert client.get(url).status_code == 200
+
+
+# --- query counts -----------------------------------------------------------------------
+
+
+def page_urls(post):
+    tag = post.tags.first()
+    return {
+        "home": "/",
+        "section": post.section.get_absolute_url(),
+        "post": post.get_absolute_url(),
+        "series list": "/series/",
+        "series": post.series.get_absolute_url(),
+        "tag list": "/tags/",
+        "tag": tag.get_absolute_url(),
+        "archive": "/archive/",
+        "year": reverse("blog:archive-year", args=[post.published_at.year]),
+        "month": reverse(
+            "blog:archive-month", args=[post.published_at.year, post.published_at.month]
+        ),
+        "search": "/search/?q=post",
+    }
+
+
+def count_queries(client, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(ctx.captured_queries)
+
+
+def test_reader_pages_run_a_constant_small_number_of_queries(client, make_rich_posts):
+    """With the site chrome cached (as after the first request), every reader page runs
+    the same number of queries for 3 posts as for 30, and never more than 8."""
+    posts = make_rich_posts(3)
+    client.get("/")  # warm the site chrome
+    few = {name: count_queries(client, url) for name, url in page_urls(posts[0]).items()}
+    make_rich_posts(27, section=posts[0].section)
+    many = {name: count_queries(client, url) for name, url in page_urls(posts[0]).items()}
+    assert many == few
+    assert max(few.values()) <= 8, few
+
+
+def test_site_chrome_costs_three_queries_once(client, make_post, author):
+    SiteSettings(owner=author).save()
+    post = make_post()
+    cold = count_queries(client, post.get_absolute_url())
+    warm = count_queries(client, post.get_absolute_url())
+    assert cold - warm == 3
+    settings_obj = SiteSettings.load()
+    settings_obj.title = "Renamed"
+    settings_obj.save()
+    response = client.get(post.get_absolute_url())
+    assert "Renamed" in response.content.decode(), "saving settings refreshes the chrome"
+
+
+def test_links_are_fetched_with_the_post(client, make_post, django_assert_max_num_queries):
+    post = make_post()
+    for i in range(10):
+        Link.objects.create(post=post, title=f"L{i}", url=f"https://e.org/{i}", position=i)
+    client.get("/")
+    with django_assert_max_num_queries(8):
+        client.get(post.get_absolute_url())

@@ -22,8 +22,10 @@ def _font(size: int):
 
 
 def logo() -> bytes:
+    # A light tile, so the dark braces show on dark themes too.
     image = Image.new("RGBA", (160, 160), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((0, 0, 159, 159), radius=28, fill=PAPER, outline=INK, width=5)
     font = _font(120)
     draw.text((4, 10), "{", fill=INK, font=font)
     draw.text((104, 10), "}", fill=INK, font=font)

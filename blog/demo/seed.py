@@ -9,8 +9,10 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
+from .. import search
 from ..models import (
     AuthorProfile,
     Link,
@@ -165,6 +167,9 @@ def _post(
         post.cover_image.save(f"{slug}.png", ContentFile(drawing.bar_chart()), save=False)
     post.full_clean()
     post.save()
+    if published_at:
+        # Demo posts were "written" when they were published, not edited since.
+        Post.objects.filter(pk=post.pk).update(updated_at=published_at)
     post.tags.set(tags)
     for position, (group, link_title, url, commentary) in enumerate(links, start=1):
         Link.objects.create(
@@ -264,6 +269,9 @@ def seed_synthetic(count: int, *, batch_size: int = 1000, series_every: int = 5)
         )
         Link.objects.bulk_create(itertools.chain.from_iterable(_links_for(post) for post in posts))
         created += len(posts)
+    # bulk_create stamps updated_at with now; these posts were never edited.
+    Post.objects.filter(slug__startswith=f"sample-{token}-").update(updated_at=F("published_at"))
+    search.rebuild_index()  # bulk_create sends no signals
     return created
 
 

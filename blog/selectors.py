@@ -1,0 +1,132 @@
+"""Composite reads for the reader pages. Every one starts from ``Post.objects.published()``."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Max, OuterRef, Q, Subquery, Window
+from django.db.models.functions import RowNumber
+
+from .models import Post, Series, Tag
+
+
+def list_posts():
+    """Published posts with what a list shows (section, series, tags) fetched in bulk."""
+    return Post.objects.published().select_related("section", "series").prefetch_related("tags")
+
+
+def latest_by_section(per_section: int = 5) -> list[Post]:
+    """The newest posts of every section, in one query (a window per section)."""
+    ranked = list_posts().annotate(
+        section_rank=Window(
+            RowNumber(), partition_by="section_id", order_by=("-published_at", "-pk")
+        )
+    )
+    return list(
+        ranked.filter(section_rank__lte=per_section).order_by(
+            "section__nav_position", "section__name", "-published_at", "-pk"
+        )
+    )
+
+
+def _published_in(field: str):
+    return Q(**{f"{field}__in": Post.objects.published()})
+
+
+def series_with_parts():
+    """Series that have at least one published part, newest activity first."""
+    latest = (
+        Post.objects.published()
+        .filter(series=OuterRef("pk"))
+        .order_by("-published_at")
+        .values("published_at")[:1]
+    )
+    return (
+        Series.objects.annotate(
+            part_count=Count("posts", filter=_published_in("posts")),
+            latest_part_at=Subquery(latest),
+        )
+        .filter(part_count__gt=0)
+        .order_by("-latest_part_at", "title")
+    )
+
+
+def tags_with_counts():
+    """Tags of published posts, with how many published posts carry each."""
+    return (
+        Tag.objects.annotate(
+            post_count=Count("tagged_posts", filter=_published_in("tagged_posts__content_object"))
+        )
+        .filter(post_count__gt=0)
+        .order_by("name")
+    )
+
+
+def series_parts(series) -> list[Post]:
+    return list(
+        Post.objects.published()
+        .filter(series=series)
+        .select_related("section")
+        .order_by("series_position")
+    )
+
+
+@dataclass(frozen=True)
+class SeriesNavigation:
+    series: Series
+    parts: list[Post]
+    current: Post
+
+    @property
+    def number(self) -> int | None:
+        """The post's part number among the published parts (None in a draft preview)."""
+        for index, part in enumerate(self.parts, start=1):
+            if part.pk == self.current.pk:
+                return index
+        return None
+
+    @property
+    def previous(self) -> Post | None:
+        number = self.number
+        return self.parts[number - 2] if number and number > 1 else None
+
+    @property
+    def next(self) -> Post | None:
+        number = self.number
+        return self.parts[number] if number and number < len(self.parts) else None
+
+
+def series_navigation(post: Post) -> SeriesNavigation | None:
+    if post.series_id is None:
+        return None
+    return SeriesNavigation(post.series, series_parts(post.series), post)
+
+
+def section_neighbours(post: Post) -> tuple[Post | None, Post | None]:
+    """The published posts just before (older) and after (newer) this one in its section."""
+    if post.published_at is None:
+        return None, None
+    siblings = Post.objects.published().filter(section_id=post.section_id).select_related("section")
+    moment = post.published_at
+    older = (
+        siblings.filter(Q(published_at__lt=moment) | Q(published_at=moment, pk__lt=post.pk))
+        .order_by("-published_at", "-pk")
+        .first()
+    )
+    newer = (
+        siblings.filter(Q(published_at__gt=moment) | Q(published_at=moment, pk__gt=post.pk))
+        .order_by("published_at", "pk")
+        .first()
+    )
+    return older, newer
+
+
+def group_links(links) -> list[tuple[str, list]]:
+    """A post's links under their headings, in order; links without a heading first."""
+    groups: dict[str, list] = {}
+    for link in sorted(links, key=lambda link: bool(link.group)):
+        groups.setdefault(link.group, []).append(link)
+    return list(groups.items())
+
+
+def last_published_change():
+    """When published content last changed (for sitemaps and feeds)."""
+    return Post.objects.published().aggregate(latest=Max("updated_at"))["latest"]
