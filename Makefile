@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint format check lock clean
+.PHONY: run test install lint format check lock clean pygments-css
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,15 @@ lock:
 	/tmp/bytepress-lock/bin/pip install --quiet --upgrade pip
 	/tmp/bytepress-lock/bin/pip install --quiet ".[dev]"
 	/tmp/bytepress-lock/bin/pip freeze --exclude bytepress > requirements.lock
+
+# Code highlighting colours; both styles keep every token at WCAG AA contrast.
+pygments-css: install
+	{ echo "/* Code highlighting (Pygments classes), chosen for WCAG AA contrast on every token:"; \
+	  echo "   light = xcode (>= 5:1), dark = monokai (>= 4.5:1). Regenerate: make pygments-css */"; \
+	  $(BIN)/pygmentize -S xcode -f html -a .highlight; \
+	  echo "@media (prefers-color-scheme: dark) {"; \
+	  $(BIN)/pygmentize -S monokai -f html -a .highlight; \
+	  echo "}"; } > static/css/pygments.css
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles

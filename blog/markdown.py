@@ -193,7 +193,12 @@ def sanitize_html(html: str) -> str:
         link_rel=None,
         strip_comments=True,
     )
-    return _A_TAG.sub(_add_rel, cleaned)
+    cleaned = _A_TAG.sub(_add_rel, cleaned)
+    # Wide code and tables scroll sideways; keyboard users must be able to reach them.
+    cleaned = cleaned.replace("<pre>", '<pre tabindex="0">')
+    return cleaned.replace("<table>", '<div class="table-scroll" tabindex="0"><table>').replace(
+        "</table>", "</table></div>"
+    )
 
 
 @functools.lru_cache(maxsize=256)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import DatabaseError, connection
-from django.db.models import F
+from django.db.models import F, Func, Value
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -45,15 +45,17 @@ _SQLITE_INSERT = (
     f"COALESCE(({_SQLITE_TAGS}), ''), COALESCE(({_SQLITE_LINKS}), '') "
     "FROM blog_post p {where}"
 )
+# PostgreSQL's parser reads "<script>" in plain text as markup and skips what follows,
+# so angle brackets (common in posts about code) are blanked before parsing.
 _POSTGRES_TAGS = _TAGS_SQL.format(agg="string_agg(t.name, ' ')")
 _POSTGRES_LINKS = _LINKS_SQL.format(agg="string_agg(l.title, ' ')")
 _POSTGRES_UPDATE = (
     "UPDATE blog_post p SET search_vector = "
-    f"setweight(to_tsvector('{CONFIG}', p.title), 'A') || "
-    f"setweight(to_tsvector('{CONFIG}', p.subtitle), 'B') || "
-    f"setweight(to_tsvector('{CONFIG}', p.body_text), 'C') || "
-    f"setweight(to_tsvector('{CONFIG}', COALESCE(({_POSTGRES_TAGS}), '') || ' ' || "
-    f"COALESCE(({_POSTGRES_LINKS}), '')), 'D') "
+    f"setweight(to_tsvector('{CONFIG}', translate(p.title, '<>', '  ')), 'A') || "
+    f"setweight(to_tsvector('{CONFIG}', translate(p.subtitle, '<>', '  ')), 'B') || "
+    f"setweight(to_tsvector('{CONFIG}', translate(p.body_text, '<>', '  ')), 'C') || "
+    f"setweight(to_tsvector('{CONFIG}', translate(COALESCE(({_POSTGRES_TAGS}), '') || ' ' || "
+    f"COALESCE(({_POSTGRES_LINKS}), ''), '<>', '  ')), 'D') "
     "{where}"
 )
 
@@ -128,7 +130,7 @@ def _search_postgres(query: str, limit: int) -> list:
         .annotate(
             rank=SearchRank(F("search_vector"), search_query),
             raw_snippet=SearchHeadline(
-                "body_text",
+                Func(F("body_text"), Value("<>"), Value("  "), function="translate"),
                 search_query,
                 config=CONFIG,
                 start_sel=_MARK_START,

@@ -23,14 +23,14 @@ POSTGRES_INDEX = (
 )
 POSTGRES_FILL = (
     "UPDATE blog_post p SET search_vector = "
-    "setweight(to_tsvector('english', p.title), 'A') || "
-    "setweight(to_tsvector('english', p.subtitle), 'B') || "
-    "setweight(to_tsvector('english', p.body_text), 'C') || "
-    "setweight(to_tsvector('english', "
+    "setweight(to_tsvector('english', translate(p.title, '<>', '  ')), 'A') || "
+    "setweight(to_tsvector('english', translate(p.subtitle, '<>', '  ')), 'B') || "
+    "setweight(to_tsvector('english', translate(p.body_text, '<>', '  ')), 'C') || "
+    "setweight(to_tsvector('english', translate("
     "COALESCE((SELECT string_agg(t.name, ' ') FROM blog_taggedpost tp "
     "JOIN blog_tag t ON t.id = tp.tag_id WHERE tp.content_object_id = p.id), '') || ' ' || "
-    "COALESCE((SELECT string_agg(l.title, ' ') FROM blog_link l WHERE l.post_id = p.id), '')"
-    "), 'D')"
+    "COALESCE((SELECT string_agg(l.title, ' ') FROM blog_link l WHERE l.post_id = p.id), ''), "
+    "'<>', '  ')), 'D')"
 )
 
 

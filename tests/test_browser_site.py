@@ -1,0 +1,102 @@
+"""The reader website in Chromium: a walk through it, accessibility, and screenshots."""
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.core.management import call_command
+
+from blog.models import Post, Series
+
+from .conftest import screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def site(live_server):
+    call_command("seed_demo", verbosity=0)
+    return live_server.url
+
+
+def test_reader_walks_from_home_to_search(page, site):
+    page.goto(site + "/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Nibbles").click()
+    page.wait_for_url(site + "/nibbles/")
+    page.get_by_role("link", name="The systems reading list #1").first.click()
+    page.wait_for_url("**/nibbles/systems-reading-list-1/")
+    assert "Part 1 of 3" in page.locator(".series-box").inner_text()
+    page.get_by_role("link", name="Next part →").click()
+    page.wait_for_url("**/nibbles/systems-reading-list-2/")
+    page.locator(".post__tags").get_by_role("link", name="#Systems").click()
+    page.wait_for_url("**/tags/systems/")
+    assert page.locator(".post-card").count() == 2
+    page.fill("#site-search-q", "write-ahead log")
+    page.press("#site-search-q", "Enter")
+    page.wait_for_url("**/search/?q=write-ahead+log")
+    assert page.locator(".post-card").count() >= 1
+    assert page.locator(".snippet mark").count() >= 1
+    assert page.console_errors == []
+
+
+def axe_pages():
+    post = Post.objects.exclude(cover_image="").get()
+    series = Series.objects.get()
+    return {
+        "home": "/",
+        "section": "/bytes/",
+        "post": post.get_absolute_url(),
+        "reading-list": "/nibbles/systems-reading-list-2/",
+        "series": series.get_absolute_url(),
+        "tag": "/tags/python/",
+        "search": "/search/?q=database",
+        "archive": "/archive/",
+        "not-found": "/no-such-page/",
+    }
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_pages_have_no_accessibility_violations(browser, site, scheme):
+    axe = Axe()
+    failures = {}
+    for name, path in axe_pages().items():
+        for width in (390, 1280):
+            context = browser.new_context(
+                viewport={"width": width, "height": 900}, color_scheme=scheme
+            )
+            page = context.new_page()
+            errors = []
+            page.on("console", lambda msg, e=errors: msg.type == "error" and e.append(msg.text))
+            response = page.goto(site + path)
+            assert response.status == (404 if name == "not-found" else 200), path
+            results = axe.run(page)
+            if results.violations_count:
+                failures[f"{name} {width}px {scheme}"] = results.generate_report()
+            if name != "not-found":
+                assert errors == [], (path, errors)
+            screenshot(page, f"site-{name}-{width}-{scheme}")
+            context.close()
+    assert not failures, "\n\n".join(f"{k}:\n{v}" for k, v in failures.items())
+
+
+def test_pages_fit_a_360px_screen_without_sideways_scrolling(browser, site):
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    for path in axe_pages().values():
+        page.goto(site + path)
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, path
+    context.close()
+
+
+def test_reading_needs_no_javascript(browser, site):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(site + "/bytes/")
+    page.get_by_role("link", name="SQLite is enough for most blogs").click()
+    assert page.locator(".prose table").count() == 1
+    page.fill("#site-search-q", "traceback")
+    page.press("#site-search-q", "Enter")
+    page.wait_for_url("**/search/?q=traceback")
+    assert page.locator(".post-card").count() >= 1
+    context.close()
