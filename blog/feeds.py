@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.feedgenerator import Atom1Feed, Enclosure, Rss201rev2Feed
 from django.utils.html import escape
@@ -56,20 +57,21 @@ def absolutize(html: str, base_url: str) -> str:
 
 
 def feed_state(request, posts) -> dict:
-    """The validators of a feed over ``posts`` (all statuses), from one aggregate query.
+    """The validators of a feed over ``posts``, from one aggregate query.
 
-    Last-Modified is the latest edit to any post in scope (an unpublished post counts:
-    unpublishing it changes the feed) or the latest publication date that has arrived
-    (a scheduled post going live changes the feed without an edit). The ETag adds the
-    number of published posts (a deleted post changes it) and the site settings that
-    appear in the feed.
+    Last-Modified is the latest of: an edit to a post that has gone live (published, or
+    published once and since unpublished: taking it down changes the feed) and a
+    publication date that has arrived (a scheduled post going live changes the feed
+    without an edit). Edits to drafts that never went live do not count. The ETag adds
+    the number of published posts (a deleted post changes it) and the site settings the
+    feed shows.
     """
     cached = getattr(request, "_bytepress_feed_state", None)
     if cached is not None:
         return cached
     published = Q(pk__in=Post.objects.published())
     state = posts.aggregate(
-        edited=Max("updated_at"),
+        edited=Max("updated_at", filter=Q(published_at__lte=timezone.now())),
         went_live=Max("published_at", filter=published),
         count=Count("pk", filter=published),
     )

@@ -1,10 +1,10 @@
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.shortcuts import redirect
 from django.templatetags.static import static as static_url
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 
 from blog import editor
 from blog.sitemaps import SITEMAPS
@@ -29,4 +29,12 @@ urlpatterns = [
 ]
 
 if settings.DEBUG:
-    urlpatterns = static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT) + urlpatterns
+    # Development only; in production the web server or object storage serves media.
+    # MEDIA_ROOT is read per request so that tests may point it elsewhere.
+    def serve_media(request, path):
+        return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+    urlpatterns = [
+        re_path(rf"^{settings.MEDIA_URL.lstrip('/')}(?P<path>.*)$", serve_media),
+        *urlpatterns,
+    ]
