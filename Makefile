@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint format check lock clean pygments-css
+.PHONY: run test install lint format check lock clean pygments-css bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ format: install
 check: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py check
 	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+# Requests/s and p50/p99 per page type under gunicorn, on 10,000 synthetic posts.
+bench: install
+	$(BIN)/python scripts/bench.py
 
 # Re-pin every dependency (runtime and dev) from pyproject.toml into requirements.lock.
 lock:

@@ -11,7 +11,7 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_POST
 
 from .images import ImageRejected, store_upload
-from .markdown import ALT_PLACEHOLDER, render_markdown
+from .markdown import ALT_PLACEHOLDER, MarkdownError, render_markdown
 
 MAX_PREVIEW_CHARS = 500_000
 
@@ -26,7 +26,11 @@ def markdownify(request):
     content = request.POST.get("content", "")
     if len(content) > MAX_PREVIEW_CHARS:
         return HttpResponse("The text is too long to preview.", status=400)
-    return HttpResponse(render_markdown(content), content_type="text/html; charset=utf-8")
+    try:
+        html = render_markdown(content)
+    except MarkdownError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    return HttpResponse(html, content_type="text/html; charset=utf-8")
 
 
 @_staff_only

@@ -26,6 +26,11 @@ FORMATS = {
 }
 
 
+# Animated GIFs are decoded frame by frame: bound the work one upload can cause.
+MAX_FRAMES = 300
+MAX_ANIMATION_PIXELS = 200_000_000
+
+
 class ImageRejected(ValueError):
     """The upload is not an image we accept; the message is meant for the author."""
 
@@ -64,18 +69,37 @@ def clean_image(upload) -> CleanImage:
             # Pillow only warns below twice its own limit; treat that as a refusal too.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             probe = Image.open(io.BytesIO(data))
-            fmt = probe.format
+            fmt = "JPEG" if probe.format == "MPO" else probe.format  # MPO: a JPEG + extras
             if fmt not in FORMATS:
                 raise ImageRejected(
                     "Only JPEG, PNG, WebP and GIF images can be uploaded"
-                    + (f" (this file is {fmt})." if fmt else ".")
+                    + (f" (this file is {probe.format})." if probe.format else ".")
                 )
             # The header gives the size before any pixel is decoded: refuse bombs here.
             if probe.width * probe.height > _max_pixels():
                 raise ImageRejected(_too_many_pixels(probe.width, probe.height))
+            # An MPO's extra frames (depth maps, previews) are dropped: only the photo stays.
+            frames = 1 if probe.format == "MPO" else getattr(probe, "n_frames", 1)
+            if frames > 1 and fmt != "GIF":
+                raise ImageRejected(
+                    "Animated WebP and PNG images are not supported; upload a GIF or a still image."
+                )
+            if frames > MAX_FRAMES or frames * probe.width * probe.height > MAX_ANIMATION_PIXELS:
+                raise ImageRejected(
+                    f"The animation is too large ({frames} frames of "
+                    f"{probe.width}×{probe.height}); keep it under {MAX_FRAMES} frames and "
+                    f"{MAX_ANIMATION_PIXELS // 1_000_000} megapixels in all."
+                )
+            if fmt == "GIF":
+                # A later frame can be larger than the canvas (Pillow then grows it):
+                # read every frame's size from the file before decoding any.
+                for width, height in gif_frame_sizes(data):
+                    if width * height > _max_pixels():
+                        raise ImageRejected(_too_many_pixels(width, height))
             probe.verify()
             image = Image.open(io.BytesIO(data))
             image.load()
+            content = _reencode(image, fmt, frames)
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -87,11 +111,35 @@ def clean_image(upload) -> CleanImage:
         raise ImageRejected(
             "The file is not a readable image (JPEG, PNG, WebP or GIF); it may be damaged."
         ) from exc
-    content = _reencode(image, fmt)
     extension, content_type = FORMATS[fmt]
     with Image.open(io.BytesIO(content)) as result:
         width, height = result.size
     return CleanImage(content, extension, content_type, width, height)
+
+
+def gif_frame_sizes(data: bytes):
+    """Yield (width, height) of every image in a GIF by walking its blocks, undecoded."""
+    try:
+        flags = data[10]
+        position = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
+        while data[position] != 0x3B:  # trailer
+            kind = data[position]
+            if kind == 0x21:  # extension: label, then sub-blocks
+                position += 2
+            elif kind == 0x2C:  # image descriptor
+                width = int.from_bytes(data[position + 5 : position + 7], "little")
+                height = int.from_bytes(data[position + 7 : position + 9], "little")
+                yield width, height
+                local = data[position + 9]
+                position += 10 + (3 * 2 ** ((local & 7) + 1) if local & 0x80 else 0)
+                position += 1  # LZW minimum code size
+            else:
+                raise ImageRejected("The GIF file is damaged.")
+            while data[position]:  # data sub-blocks
+                position += data[position] + 1
+            position += 1
+    except IndexError:
+        return  # a truncated file: Pillow's decoding reports it
 
 
 def _too_many_pixels(width: int, height: int) -> str:
@@ -101,22 +149,17 @@ def _too_many_pixels(width: int, height: int) -> str:
     )
 
 
-def _reencode(image: Image.Image, fmt: str) -> bytes:
+def _reencode(image: Image.Image, fmt: str, frames: int) -> bytes:
     out = io.BytesIO()
     if fmt == "GIF":
-        # GIFs carry no EXIF orientation; keep every frame, drop comments and extensions.
-        frames = getattr(image, "n_frames", 1)
+        # GIFs carry no EXIF orientation; frame sizes were checked in clean_image.
         image.info.pop("comment", None)
-        image.save(
-            out,
-            "GIF",
-            save_all=frames > 1,
-            loop=image.info.get("loop", 0),
-            duration=image.info.get("duration", 100),
-            optimize=False,
-        )
+        image.info.pop("extension", None)
+        # Without a duration argument Pillow keeps each frame's own delay.
+        image.save(out, "GIF", save_all=frames > 1, optimize=False)
         return out.getvalue()
     image = ImageOps.exif_transpose(image)  # turn the pixels, as the camera meant
+    image.info.pop("comment", None)  # Pillow would write a JPEG comment back
     if fmt == "JPEG":
         if image.mode not in {"RGB", "L", "CMYK"}:
             image = image.convert("RGB")

@@ -148,9 +148,13 @@ _SPACES = re.compile(r"\s+")
 
 # The alt text the editor inserts with an uploaded image, for the author to replace.
 ALT_PLACEHOLDER = "Describe this image"
-_MARKDOWN_IMAGE_ALT = re.compile(r"!\[([^\]]*)\]\(")
+_IMG_TAG = re.compile(r'<img((?:\s+[\w:-]+="[^"]*")*)\s*/?>')
 
 _local = threading.local()
+
+
+class MarkdownError(ValueError):
+    """Markdown that cannot be rendered; the message is meant for the author."""
 
 
 @dataclass(frozen=True)
@@ -170,8 +174,11 @@ def _converter() -> markdown.Markdown:
 
 
 def _is_external(href: str) -> bool:
-    parts = urlsplit(unescape(href))
-    return parts.scheme in {"http", "https"} or href.startswith("//")
+    # Browsers drop surrounding whitespace and read a backslash as a slash, so
+    # "/<backslash>evil.example" and " //evil.example" both lead off-site.
+    # Any URL with a host is external.
+    normalised = unescape(href).strip().replace("\\", "/")
+    return bool(urlsplit(normalised).netloc)
 
 
 def _add_rel(match: re.Match) -> str:
@@ -203,12 +210,32 @@ def sanitize_html(html: str) -> str:
 
 @functools.lru_cache(maxsize=256)
 def render(text: str) -> Rendered:
-    """Render Markdown to sanitised HTML, with the table of contents of its headings."""
+    """Render Markdown to sanitised HTML, with the table of contents of its headings.
+
+    Raises MarkdownError for text the renderer cannot handle (absurdly deep nesting).
+    """
     md = _converter()
     md.reset()
-    html = md.convert(text or "")
+    try:
+        html = md.convert(text or "")
+    except RecursionError:
+        _local.md = None  # the converter may be left in a broken state
+        raise MarkdownError(
+            "The text is nested too deeply to render (lists or quotes hundreds of levels "
+            "deep); flatten it."
+        ) from None
     toc = getattr(md, "toc", "") if getattr(md, "toc_tokens", None) else ""
     return Rendered(html=sanitize_html(html), toc_html=sanitize_html(toc) if toc else "")
+
+
+def check_renders(text: str, *, field: str) -> None:
+    """Raise a form-friendly ValidationError if ``text`` cannot be rendered."""
+    from django.core.exceptions import ValidationError
+
+    try:
+        render(text)
+    except MarkdownError as exc:
+        raise ValidationError({field: str(exc)}) from None
 
 
 def render_markdown(text: str) -> str:
@@ -216,12 +243,16 @@ def render_markdown(text: str) -> str:
     return render(text).html
 
 
-def images_missing_alt(text: str) -> bool:
-    """True if a Markdown image has empty alt text or still has the upload placeholder."""
-    return any(
-        not alt.strip() or alt.strip() == ALT_PLACEHOLDER
-        for alt in _MARKDOWN_IMAGE_ALT.findall(text or "")
-    )
+def images_missing_alt(html: str) -> bool:
+    """True if rendered HTML has an image without alt text, or with the upload placeholder.
+
+    Checked on the HTML, so reference-style images and raw <img> tags count too.
+    """
+    for match in _IMG_TAG.finditer(html or ""):
+        alt = dict(_ATTR.findall(match.group(1))).get("alt")
+        if alt is None or not unescape(alt).strip() or unescape(alt).strip() == ALT_PLACEHOLDER:
+            return True
+    return False
 
 
 def html_to_text(html: str) -> str:

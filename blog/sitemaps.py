@@ -30,7 +30,13 @@ class PostSitemap(BaseSitemap):
     priority = 0.8
 
     def items(self):
-        return Post.objects.published().select_related("section").order_by("-published_at")
+        # Only what a URL and a date need: 10,000 full posts with their HTML are heavy.
+        return (
+            Post.objects.published()
+            .select_related("section")
+            .only("slug", "updated_at", "section__slug")
+            .order_by("-published_at")
+        )
 
     def lastmod(self, post):
         return post.updated_at

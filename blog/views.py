@@ -76,12 +76,9 @@ class HomeView(PageMixin, TemplateView):
     template_name = "blog/home.html"
 
     def get_context_data(self, **kwargs):
-        posts = selectors.latest_by_section()
-        by_section = {}
-        for post in posts:
-            by_section.setdefault(post.section, []).append(post)
         return super().get_context_data(
-            sections=by_section.items(), current_series=selectors.series_with_parts()[:3]
+            sections=selectors.latest_by_section(chrome.get().sections),
+            current_series=selectors.series_with_parts()[:3],
         )
 
 

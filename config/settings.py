@@ -76,7 +76,14 @@ if not ALLOWED_HOSTS:
 SITE_URL = os.environ.get("SITE_URL", "").strip().rstrip("/")
 if SITE_URL:
     _parts = urlsplit(SITE_URL)
-    if _parts.scheme not in {"http", "https"} or not _parts.netloc or _parts.path:
+    if (
+        _parts.scheme not in {"http", "https"}
+        or not _parts.hostname
+        or _parts.path
+        or _parts.query
+        or _parts.fragment
+        or "@" in _parts.netloc
+    ):
         refuse(f"SITE_URL must be an origin such as https://blog.example.org, not {SITE_URL!r}.")
     CSRF_TRUSTED_ORIGINS = [SITE_URL]
 
@@ -125,14 +132,18 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.config(
-        env="DATABASE_URL",
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
-        conn_health_checks=True,
-    )
-}
+# An empty DATABASE_URL counts as unset (dj-database-url would pick a dummy backend).
+_DATABASE_URL = os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+try:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            _DATABASE_URL,
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+            conn_health_checks=True,
+        )
+    }
+except ValueError as exc:
+    refuse(f"DATABASE_URL is not a database URL this site can use ({exc}).")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()

@@ -322,3 +322,12 @@ def test_new_posts_default_to_the_site_owner_as_author(staff_client, author):
     site.save()
     response = staff_client.get(ADD_URL)
     assert response.context["adminform"].form.initial["author"] == author.pk
+
+
+def test_unrenderable_body_is_a_form_error_and_nothing_is_lost(staff_client, section, author):
+    deep = "".join("    " * level + "- item\n" for level in range(400))
+    response = staff_client.post(ADD_URL, post_form(section, author, body=deep))
+    assert response.status_code == 200
+    assert "nested too deeply" in " ".join(errors_by_field(response)["body"])
+    doc = lxml_html.fromstring(response.content)
+    assert doc.cssselect("textarea#id_body")[0].text.strip() == deep.strip()

@@ -29,8 +29,8 @@ def test_reader_walks_from_home_to_search(page, site):
     page.locator(".post__tags").get_by_role("link", name="#Systems").click()
     page.wait_for_url("**/tags/systems/")
     assert page.locator(".post-card").count() == 2
-    page.fill("#site-search-q", "write-ahead log")
-    page.press("#site-search-q", "Enter")
+    page.fill("#Site-search", "write-ahead log")
+    page.press("#Site-search", "Enter")
     page.wait_for_url("**/search/?q=write-ahead+log")
     assert page.locator(".post-card").count() >= 1
     assert page.locator(".snippet mark").count() >= 1
@@ -95,8 +95,8 @@ def test_reading_needs_no_javascript(browser, site):
     page.goto(site + "/bytes/")
     page.get_by_role("link", name="SQLite is enough for most blogs").click()
     assert page.locator(".prose table").count() == 1
-    page.fill("#site-search-q", "traceback")
-    page.press("#site-search-q", "Enter")
+    page.fill("#Site-search", "traceback")
+    page.press("#Site-search", "Enter")
     page.wait_for_url("**/search/?q=traceback")
     assert page.locator(".post-card").count() >= 1
     context.close()

@@ -37,6 +37,14 @@ class TestSeedDemo:
         assert "nothing changed" in run("seed_demo")
         assert snapshot() == before
 
+    def test_an_owners_settings_are_never_overwritten(self, demo):
+        site = SiteSettings.load()
+        site.title, site.tagline = "My own blog", ""
+        site.save()
+        run("seed_demo")
+        site.refresh_from_db()
+        assert (site.title, site.tagline) == ("My own blog", "")
+
     def test_sections_bytes_and_nibbles(self, demo):
         assert list(Section.objects.values_list("name", flat=True)) == ["Bytes", "Nibbles"]
 

@@ -216,3 +216,115 @@ def _png_header_only(width, height):
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+
+
+def _gif(frames, size=(20, 20), durations=None):
+    # Distinct colours: Pillow merges identical consecutive frames.
+    images = [Image.new("RGB", size, (i % 256, (i * 7) % 256, i // 256)) for i in range(frames)]
+    out = io.BytesIO()
+    images[0].save(
+        out, "GIF", save_all=True, append_images=images[1:], duration=durations or 100, loop=0
+    )
+    return out.getvalue()
+
+
+def test_animated_gif_keeps_its_frames_and_delays(staff_client, media_files):
+    data = _gif(3, durations=[100, 2000, 300])
+    assert upload(staff_client, data).status_code == 200
+    [stored] = media_files()
+    with Image.open(settings.MEDIA_ROOT / stored) as image:
+        delays = []
+        for index in range(image.n_frames):
+            image.seek(index)
+            delays.append(image.info["duration"])
+    assert delays == [100, 2000, 300]
+
+
+def test_gif_with_too_many_frames_is_refused(staff_client, media_files):
+    response = upload(staff_client, _gif(301, size=(2, 2)))
+    assert response.status_code == 400
+    assert "frames" in response.json()["error"]
+    assert media_files() == []
+
+
+def test_gif_whose_frames_add_up_to_too_many_pixels_is_refused(
+    staff_client, media_files, monkeypatch
+):
+    from blog import images
+
+    monkeypatch.setattr(images, "MAX_ANIMATION_PIXELS", 40 * 250 * 250 - 1)
+    response = upload(staff_client, _gif(40, size=(250, 250)))
+    assert response.status_code == 400
+    assert "animation is too large" in response.json()["error"]
+
+
+def _gif_image_block(gif: bytes) -> bytes:
+    """The first image (descriptor and data) of a GIF, found by walking its blocks."""
+    flags = gif[10]
+    position = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
+    while gif[position] == 0x21:  # extension blocks: skip their sub-blocks
+        position += 2
+        while gif[position]:
+            position += gif[position] + 1
+        position += 1
+    assert gif[position] == 0x2C
+    return gif[position:-1]
+
+
+def test_gif_with_a_later_frame_larger_than_the_canvas_is_refused(
+    staff_client, media_files, settings
+):
+    settings.BYTEPRESS_UPLOAD_MAX_PIXELS = 500 * 500
+    # Spliced by hand: Pillow itself would crop the second frame to the canvas.
+    first = _gif(1, size=(10, 10))[:-1]  # without the trailer
+    data = first + _gif_image_block(_gif(1, size=(900, 900))) + b";"
+    with Image.open(io.BytesIO(data)) as probe:
+        assert probe.size == (10, 10), "the header alone looks harmless"
+    response = upload(staff_client, data)
+    assert response.status_code == 400
+    assert "900×900" in response.json()["error"]
+    assert media_files() == []
+
+
+def test_gif_with_a_truncated_later_frame_is_a_400_not_a_500(staff_client, media_files):
+    data = _gif(3, size=(200, 200))
+    response = upload(staff_client, data[: len(data) - 40])
+    assert response.status_code == 400
+    assert media_files() == []
+
+
+def test_jpeg_comments_and_xmp_are_stripped(staff_client, media_files):
+    data = image_bytes("JPEG", comment=b"SECRET-COMMENT<script>", xmp=b"<x:xmpmeta>SECRET-XMP")
+    assert b"SECRET-COMMENT" in data and b"SECRET-XMP" in data
+    assert upload(staff_client, data).status_code == 200
+    [stored] = media_files()
+    raw = (settings.MEDIA_ROOT / stored).read_bytes()
+    assert b"SECRET" not in raw
+    assert b"\xff\xfe" not in raw, "no JPEG COM segment"
+
+
+def test_mpo_from_a_camera_is_stored_as_jpeg(staff_client, media_files):
+    out = io.BytesIO()
+    first, second = Image.new("RGB", (40, 30), "red"), Image.new("RGB", (40, 30), "blue")
+    first.save(out, "MPO", save_all=True, append_images=[second])
+    with Image.open(io.BytesIO(out.getvalue())) as probe:
+        assert probe.format == "MPO"
+    response = upload(staff_client, out.getvalue())
+    assert response.status_code == 200
+    assert response.json()["image_code"].endswith(".jpg)")
+
+
+def test_animated_webp_is_refused_with_a_message(staff_client, media_files):
+    frames = [Image.new("RGB", (20, 20), c) for c in ("red", "blue")]
+    out = io.BytesIO()
+    frames[0].save(out, "WEBP", save_all=True, append_images=frames[1:], duration=100)
+    response = upload(staff_client, out.getvalue())
+    assert response.status_code == 400
+    assert "Animated WebP" in response.json()["error"]
+
+
+def test_preview_of_unrenderable_text_is_a_400_with_the_reason(staff_client):
+    deep = "".join("    " * level + "- item\n" for level in range(400))
+    response = staff_client.post(PREVIEW, {"content": deep}, **XHR)
+    assert response.status_code == 400
+    assert "nested too deeply" in response.content.decode()

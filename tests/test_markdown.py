@@ -143,7 +143,36 @@ def test_plain_text_leaves_out_anchor_marks_and_footnote_numbers():
         ("![  ](/c.png)", True),
         (f"![{ALT_PLACEHOLDER}](/c.png)", True),
         ("No images at all", False),
+        ("![][ref]\n\n[ref]: /media/x.png", True),
+        ("![A cat][ref]\n\n[ref]: /media/x.png", False),
+        ('<img src="/media/x.png">', True),
+        ('<img src="/media/x.png" alt="">', True),
+        ('<img src="/media/x.png" alt="A cat">', False),
     ],
 )
 def test_images_missing_alt(source, missing):
-    assert images_missing_alt(source) is missing
+    """Checked on the rendered HTML, so every way of writing an image counts."""
+    assert images_missing_alt(render_markdown(source)) is missing
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "[x](/\\evil.example/path)",
+        '<a href=" //evil.example">x</a>',
+        "[x](//evil.example)",
+        "[x](HTTPS://Evil.Example)",
+    ],
+)
+def test_every_off_site_link_gets_noopener(source):
+    [link] = tree(render_markdown(source)).cssselect("a")
+    assert link.get("rel") == "noopener noreferrer", link.get("href")
+
+
+def test_absurd_nesting_is_a_clear_error_not_a_crash():
+    from blog.markdown import MarkdownError
+
+    deep = "".join("    " * level + "- item\n" for level in range(400))
+    with pytest.raises(MarkdownError, match="nested too deeply"):
+        render(deep)
+    assert render_markdown("*still works*") == "<p><em>still works</em></p>"

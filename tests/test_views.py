@@ -511,3 +511,14 @@ def test_links_are_fetched_with_the_post(client, make_post, django_assert_max_nu
     client.get("/")
     with django_assert_max_num_queries(8):
         client.get(post.get_absolute_url())
+
+
+def test_headings_in_a_post_never_collide_with_page_ids(client, make_post, make_rich_posts):
+    titles = ["Main", "Content", "Site search", "Series box", "Home series", "Search query"]
+    body = "\n\n".join(f"## {title}\n\ntext" for title in titles)
+    post = make_rich_posts(1)[0]
+    post.body = body
+    post.save()
+    doc = parse(client.get(post.get_absolute_url()))
+    ids = [el.get("id") for el in doc.iter() if el.get("id")]
+    assert len(ids) == len(set(ids)), ids

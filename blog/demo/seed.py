@@ -52,7 +52,13 @@ def seed_demo() -> int:
         )
 
     site = SiteSettings.load()
-    if not site.tagline:
+    # Fill the settings only while they are untouched (as created by default): an owner
+    # who changed anything keeps it, even with an empty tagline.
+    untouched = SiteSettings(pk=1)
+    if all(
+        getattr(site, field) == getattr(untouched, field)
+        for field in ("title", "tagline", "logo", "logo_alt", "owner_id")
+    ):
         site.title = content.SITE["title"]
         site.tagline = content.SITE["tagline"]
         site.logo_alt = content.SITE["logo_alt"]
