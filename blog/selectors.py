@@ -41,6 +41,21 @@ def series_with_parts():
     )
 
 
+def current_series(limit: int = 3):
+    """The series whose parts were published most recently (for the home page).
+
+    Only series among the newest published posts are considered, so the query reads a
+    few dozen rows through the publication-date index, not the whole archive.
+    """
+    recent = (
+        Post.objects.published()
+        .filter(series__isnull=False)
+        .order_by("-published_at")
+        .values("series_id")[: limit * 20]
+    )
+    return series_with_parts().filter(pk__in=recent)[:limit]
+
+
 def tags_with_counts():
     """Tags of published posts, with how many published posts carry each."""
     return (

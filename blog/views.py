@@ -78,7 +78,7 @@ class HomeView(PageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         return super().get_context_data(
             sections=selectors.latest_by_section(chrome.get().sections),
-            current_series=selectors.series_with_parts()[:3],
+            current_series=selectors.current_series(),
         )
 
 
