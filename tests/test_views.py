@@ -92,7 +92,10 @@ def test_every_page_is_valid_html5(client, demo):
     parser = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
     for url in [*public_urls(), "/does-not-exist/"]:
         response = client.get(url)
-        parser.parse(response.content.decode())  # raises on any parse error
+        page = response.content.decode()
+        parser.parse(page)  # raises on any parse error
+        for leftover in ("{# ", " #}", "{% ", " %}", "{{ ", " }}"):
+            assert leftover not in page, f"template syntax shown on {url}"
         doc = parse(response)
         assert len(doc.cssselect("h1")) == 1, url
         assert doc.cssselect("html[lang]"), url
