@@ -1,6 +1,8 @@
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count
+from django.forms.models import BaseInlineFormSet
 from markdownx.models import MarkdownxField
 from markdownx.widgets import AdminMarkdownxWidget
 from taggit.models import Tag as TaggitTag
@@ -128,9 +130,58 @@ class PostAdmin(EditorAdmin):
         self.message_user(request, f"Moved {count} post(s) back to draft.")
 
 
+class SeriesPartsFormSet(BaseInlineFormSet):
+    """The parts of a series, renumbered together.
+
+    Part numbers are checked across the whole set (so two parts can swap numbers), and
+    saved in one step by services.reorder_series; one by one, a swap would collide.
+    """
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        form.instance.series_position_checked_elsewhere = True
+        return form
+
+    def clean(self):
+        seen = {}
+        for form in self.forms:
+            position = form.cleaned_data.get("series_position")
+            if position is None:
+                form.add_error("series_position", "Every part needs a part number.")
+            elif position in seen:
+                form.add_error("series_position", f"Part {position} is given twice.")
+            else:
+                seen[position] = form.instance
+        if any(form.errors for form in self.forms):
+            return
+        super().clean()
+        # Parts not shown in this form keep their numbers; new ones must not clash.
+        others = Post.objects.filter(series=self.instance).exclude(
+            pk__in=[form.instance.pk for form in self.forms]
+        )
+        for taken in others.filter(series_position__in=seen):
+            raise ValidationError(f"Part {taken.series_position} is already “{taken}”.")
+
+    def save(self, commit=True):
+        positions = {
+            form.instance.pk: form.cleaned_data["series_position"]
+            for form in self.forms
+            if form.has_changed()
+        }
+        if positions:
+            services.reorder_series(series=self.instance, positions=positions)
+        # What the admin's change message and history read.
+        self.new_objects, self.deleted_objects = [], []
+        self.changed_objects = [
+            (form.instance, ["series_position"]) for form in self.forms if form.has_changed()
+        ]
+        return []
+
+
 class SeriesPostInline(admin.TabularInline):
     model = Post
     fk_name = "series"
+    formset = SeriesPartsFormSet
     fields = ["series_position", "title", "status_label", "published_at"]
     readonly_fields = ["title", "status_label", "published_at"]
     ordering = ["series_position"]

@@ -336,6 +336,7 @@ class Post(models.Model):
         if (
             self.series_id
             and self.series_position is not None
+            and not getattr(self, "series_position_checked_elsewhere", False)
             and Post.objects.filter(series_id=self.series_id, series_position=self.series_position)
             .exclude(pk=self.pk)
             .exists()

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from .models import Link, Post, Series
@@ -78,3 +79,26 @@ def rerender_all(*, batch_size: int = 500) -> dict[str, int]:
                 count += len(batch)
         counts[model._meta.verbose_name_plural] = count
     return counts
+
+
+@transaction.atomic
+def reorder_series(*, series: Series, positions: dict[int, int]) -> None:
+    """Give parts of ``series`` new part numbers ({post id: number}) in one step.
+
+    The parts first move out of the way (numbers above any in use), so that swapping
+    two numbers never trips the unique (series, position) constraint on the way.
+    """
+    if not positions:
+        return
+    if len(set(positions.values())) != len(positions) or min(positions.values()) < 1:
+        raise ValueError("Part numbers must be distinct and start at 1.")
+    parts = Post.objects.filter(series=series, pk__in=positions)
+    if parts.count() != len(positions):
+        raise ValueError("Every post to renumber must be a part of the series.")
+    parking = max(
+        max(positions.values()), series.posts.aggregate(m=Max("series_position"))["m"] or 0
+    )
+    for offset, post_id in enumerate(positions, start=1):
+        Post.objects.filter(pk=post_id).update(series_position=parking + offset)
+    for post_id, position in positions.items():
+        Post.objects.filter(pk=post_id).update(series_position=position, updated_at=timezone.now())

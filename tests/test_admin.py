@@ -331,3 +331,44 @@ def test_unrenderable_body_is_a_form_error_and_nothing_is_lost(staff_client, sec
     assert "nested too deeply" in " ".join(errors_by_field(response)["body"])
     doc = lxml_html.fromstring(response.content)
     assert doc.cssselect("textarea#id_body")[0].text.strip() == deep.strip()
+
+
+def _series_form(series, parts):
+    data = {
+        "title": series.title,
+        "slug": series.slug,
+        "description": "",
+        "posts-TOTAL_FORMS": str(len(parts)),
+        "posts-INITIAL_FORMS": str(len(parts)),
+        "posts-MIN_NUM_FORMS": "0",
+        "posts-MAX_NUM_FORMS": "1000",
+    }
+    for index, (post, position) in enumerate(parts):
+        data[f"posts-{index}-id"] = post.pk
+        data[f"posts-{index}-series"] = series.pk
+        data[f"posts-{index}-series_position"] = str(position)
+    return data
+
+
+def test_series_admin_can_swap_part_numbers(staff_client, make_post):
+    series = Series.objects.create(title="S", slug="s")
+    first = make_post(series=series, series_position=1)
+    second = make_post(series=series, series_position=2)
+    url = reverse("admin:blog_series_change", args=[series.pk])
+    response = staff_client.post(url, _series_form(series, [(first, 2), (second, 1)]))
+    assert response.status_code == 302, errors_by_field(response)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.series_position, second.series_position) == (2, 1)
+
+
+def test_series_admin_refuses_duplicate_part_numbers(staff_client, make_post):
+    series = Series.objects.create(title="S", slug="s")
+    first = make_post(series=series, series_position=1)
+    second = make_post(series=series, series_position=2)
+    url = reverse("admin:blog_series_change", args=[series.pk])
+    response = staff_client.post(url, _series_form(series, [(first, 3), (second, 3)]))
+    assert response.status_code == 200
+    assert "given twice" in response.content.decode()
+    first.refresh_from_db()
+    assert first.series_position == 1, "nothing was saved"
