@@ -3,13 +3,25 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count
 from django.forms.models import BaseInlineFormSet
+from django.utils.html import format_html
 from markdownx.models import MarkdownxField
 from markdownx.widgets import AdminMarkdownxWidget
 from taggit.models import Tag as TaggitTag
 
 from . import services
 from .forms import CleanImageField
-from .models import AuthorProfile, Link, Post, ProfileLink, Section, Series, SiteSettings, Tag
+from .models import (
+    AuthorProfile,
+    Image,
+    Link,
+    Post,
+    ProfileLink,
+    Rendition,
+    Section,
+    Series,
+    SiteSettings,
+    Tag,
+)
 from .tags import join_tags
 
 EDITOR_MEDIA = {"js": ["blog/admin/editor.js"], "css": {"all": ["blog/admin/editor.css"]}}
@@ -236,6 +248,44 @@ class SiteSettingsAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class RenditionInline(admin.TabularInline):
+    model = Rendition
+    fields = ["kind", "format", "width", "height", "size", "file"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Image)
+class ImageAdmin(admin.ModelAdmin):
+    list_display = ["thumbnail", "__str__", "dimensions", "decorative", "created_at"]
+    list_filter = ["decorative"]
+    search_fields = ["alt", "caption", "credit", "file"]
+    fields = ["file", "alt", "decorative", "caption", "credit"]
+    formfield_overrides = FORMFIELD_OVERRIDES
+    inlines = [RenditionInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("renditions")
+
+    @admin.display(description="image")
+    def thumbnail(self, obj):
+        small = min(
+            (r for r in obj.renditions.all() if r.kind == "width" and r.format == "webp"),
+            key=lambda r: r.width,
+            default=None,
+        )
+        url = small.file.url if small else obj.file.url
+        return format_html('<img src="{}" alt="" width="80" style="height:auto">', url)
+
+    @admin.display(description="size")
+    def dimensions(self, obj):
+        return f"{obj.width}×{obj.height}"
 
 
 @admin.register(Tag)

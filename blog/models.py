@@ -433,3 +433,74 @@ class Link(models.Model):
     def domain(self) -> str:
         host = urlsplit(self.url).hostname or ""
         return host.removeprefix("www.")
+
+
+class Image(models.Model):
+    """An image in the library: the cleaned original plus what readers need to know.
+
+    Renditions (smaller copies in modern formats) are made once by blog.renditions and
+    stored beside it; pages pick among them with srcset.
+    """
+
+    file = models.ImageField(upload_to="images/%Y/%m/", width_field="width", height_field="height")
+    # Filled from the file by ImageField (None only while no file is attached).
+    width = models.PositiveIntegerField(editable=False, null=True)
+    height = models.PositiveIntegerField(editable=False, null=True)
+    alt = models.CharField(
+        "alt text",
+        max_length=300,
+        blank=True,
+        help_text="What the image shows, for readers who can't see it.",
+    )
+    decorative = models.BooleanField(
+        default=False, help_text="Purely decorative: screen readers skip it, no alt text needed."
+    )
+    caption = models.CharField(max_length=300, blank=True)
+    credit = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return self.alt or self.file.name.rsplit("/", 1)[-1]
+
+    def save(self, *args, **kwargs):
+        # Tell the rendition builder (blog.signals) when the file itself changed.
+        if self.pk:
+            previous = Image.objects.filter(pk=self.pk).values_list("file", flat=True).first()
+            self._file_replaced = previous != self.file.name
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        if not self.decorative and not self.alt.strip():
+            raise ValidationError(
+                {"alt": "Describe the image, or mark it as decorative if it adds nothing."}
+            )
+
+
+class Rendition(models.Model):
+    """A resized (or cropped, for social cards) copy of a library image in one format."""
+
+    class Kind(models.TextChoices):
+        WIDTH = "width", "Resized to a width"
+        SOCIAL = "social", "Social card (1200×630)"
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="renditions")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.WIDTH)
+    format = models.CharField(max_length=10)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    file = models.FileField(upload_to="renditions/", max_length=255)
+    size = models.PositiveIntegerField(help_text="Bytes.")
+
+    class Meta:
+        ordering = ["image", "kind", "format", "width"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["image", "kind", "format", "width"], name="rendition_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.image} · {self.format} {self.width}×{self.height}"

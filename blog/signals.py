@@ -3,8 +3,17 @@
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
-from . import chrome, search
-from .models import AuthorProfile, Link, Post, ProfileLink, Section, SiteSettings
+from . import chrome, renditions, search
+from .models import (
+    AuthorProfile,
+    Image,
+    Link,
+    Post,
+    ProfileLink,
+    Rendition,
+    Section,
+    SiteSettings,
+)
 
 
 @receiver(post_save, sender=Post)
@@ -43,3 +52,24 @@ def index_post_of_link(sender, instance, raw=False, **kwargs):
 @receiver([post_save, post_delete], sender=ProfileLink)
 def refresh_site_chrome(sender, **kwargs):
     chrome.invalidate()
+
+
+@receiver(post_save, sender=Image)
+def make_renditions(sender, instance, created, raw=False, update_fields=None, **kwargs):
+    """New images get their renditions at once; a replaced file gets new ones."""
+    if raw:
+        return
+    if not created and getattr(instance, "_file_replaced", False):
+        instance.renditions.all().delete()
+    if created or getattr(instance, "_file_replaced", False):
+        renditions.ensure_renditions(instance)
+
+
+@receiver(post_delete, sender=Rendition)
+def delete_rendition_file(sender, instance, **kwargs):
+    instance.file.delete(save=False)
+
+
+@receiver(post_delete, sender=Image)
+def delete_original_file(sender, instance, **kwargs):
+    instance.file.delete(save=False)

@@ -1,0 +1,24 @@
+from django.core.management.base import BaseCommand
+
+from blog.models import Image
+from blog.renditions import drop_missing, ensure_renditions
+
+
+class Command(BaseCommand):
+    help = (
+        "Make the renditions that library images are missing (also those whose files are "
+        "gone from storage). Safe to run at any time, as often as you like."
+    )
+
+    def handle(self, *args, **options):
+        images = made = dropped = 0
+        for image in Image.objects.order_by("pk").iterator():
+            dropped += drop_missing(image)
+            made += len(ensure_renditions(image))
+            images += 1
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{images} image(s) checked: {made} rendition(s) made, "
+                f"{dropped} with missing files replaced."
+            )
+        )

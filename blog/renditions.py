@@ -1,0 +1,115 @@
+"""Renditions: smaller copies of library images, made once and stored.
+
+Each image gets widths from RENDITION_WIDTHS that are not wider than the original (never
+upscaled; an image narrower than the smallest width gets one rendition at its own
+width), in WebP, in the original's format and in AVIF when Pillow can write it, plus a
+1200x630 social card. Files go through Django's storage API only, so any storage
+backend (local disk, S3-compatible) works unchanged. Making them is idempotent: what
+exists is kept, what is missing is made.
+"""
+
+import io
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from PIL import Image as PILImage
+from PIL import ImageOps, features
+
+from .models import Image, Rendition
+
+RENDITION_WIDTHS = (480, 960, 1600)
+SOCIAL_SIZE = (1200, 630)
+# Pillow format name, file extension and save options per rendition format.
+FORMATS = {
+    "avif": ("AVIF", "avif", {"quality": 60, "speed": 8}),
+    "webp": ("WEBP", "webp", {"quality": 80, "method": 4}),
+    "jpeg": ("JPEG", "jpg", {"quality": 82, "optimize": True, "progressive": True}),
+    "png": ("PNG", "png", {"optimize": True}),
+    "gif": ("GIF", "gif", {}),
+}
+ORIGINAL_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+
+
+def rendition_formats(original_format: str) -> list[str]:
+    """Modern formats first (the order <picture> offers them), then the original's."""
+    formats = ["avif"] if features.check("avif") else []
+    formats.append("webp")
+    original = ORIGINAL_FORMATS.get(original_format, "jpeg")
+    if original not in formats:
+        formats.append(original)
+    return formats
+
+
+def rendition_widths(width: int) -> list[int]:
+    widths = [w for w in RENDITION_WIDTHS if w <= width]
+    return widths or [width]
+
+
+def _encode(picture: PILImage.Image, fmt: str) -> bytes:
+    pil_format, _, options = FORMATS[fmt]
+    if fmt == "jpeg" and picture.mode not in {"RGB", "L"}:
+        picture = picture.convert("RGB")
+    elif fmt in {"webp", "avif"} and picture.mode not in {"RGB", "RGBA"}:
+        picture = picture.convert("RGBA" if "A" in picture.getbands() else "RGB")
+    out = io.BytesIO()
+    picture.save(out, pil_format, **options)
+    return out.getvalue()
+
+
+def _store(image: Image, kind: str, fmt: str, picture: PILImage.Image) -> Rendition:
+    content = _encode(picture, fmt)
+    extension = FORMATS[fmt][1]
+    stem = image.file.name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    name = default_storage.save(
+        f"renditions/{stem}-{kind}-{picture.width}w.{extension}", ContentFile(content)
+    )
+    return Rendition(
+        image=image,
+        kind=kind,
+        format=fmt,
+        width=picture.width,
+        height=picture.height,
+        file=name,
+        size=len(content),
+    )
+
+
+def ensure_renditions(image: Image) -> list[Rendition]:
+    """Make the renditions this image is missing; returns the ones made."""
+    existing = set(image.renditions.values_list("kind", "format", "width"))
+    with image.file.open("rb") as handle, PILImage.open(handle) as original:
+        original_format = original.format
+        original.seek(0)  # an animated GIF is rendered from its first frame
+        source = original.convert(
+            "RGBA" if "A" in original.getbands() or original.mode == "P" else "RGB"
+        )
+    made = []
+    formats = rendition_formats(original_format)
+    for width in rendition_widths(source.width):
+        height = max(1, round(source.height * width / source.width))
+        resized = None
+        for fmt in formats:
+            if (Rendition.Kind.WIDTH, fmt, width) in existing:
+                continue
+            if resized is None:
+                resized = (
+                    source
+                    if width == source.width
+                    else source.resize((width, height), PILImage.Resampling.LANCZOS)
+                )
+            made.append(_store(image, Rendition.Kind.WIDTH, fmt, resized))
+    if (Rendition.Kind.SOCIAL, "jpeg", SOCIAL_SIZE[0]) not in existing:
+        card = ImageOps.fit(source.convert("RGB"), SOCIAL_SIZE, PILImage.Resampling.LANCZOS)
+        made.append(_store(image, Rendition.Kind.SOCIAL, "jpeg", card))
+    with transaction.atomic():
+        # Two builds racing for the same image: the second one's rows are dropped.
+        Rendition.objects.bulk_create(made, ignore_conflicts=True)
+    return made
+
+
+def drop_missing(image: Image) -> int:
+    """Forget renditions whose file is gone from storage, so they are made again."""
+    missing = [r.pk for r in image.renditions.all() if not default_storage.exists(r.file.name)]
+    Rendition.objects.filter(pk__in=missing).delete()
+    return len(missing)
