@@ -6,11 +6,10 @@ MARKDOWNX_URLS_PATH and MARKDOWNX_UPLOAD_URLS_PATH.
 """
 
 from django.contrib.admin.views.decorators import staff_member_required
-from django.core.files.storage import default_storage
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_POST
 
-from .images import ImageRejected, store_upload
+from .images import ImageRejected, add_to_library
 from .markdown import ALT_PLACEHOLDER, MarkdownError, render_markdown
 
 MAX_PREVIEW_CHARS = 500_000
@@ -39,7 +38,7 @@ def upload_image(request):
     if upload is None:
         return JsonResponse({"error": "No image was received."}, status=400)
     try:
-        name, _image = store_upload(upload)
+        image = add_to_library(upload)
     except ImageRejected as exc:
         return JsonResponse({"error": str(exc)}, status=400)
-    return JsonResponse({"image_code": f"![{ALT_PLACEHOLDER}]({default_storage.url(name)})"})
+    return JsonResponse({"image_code": f"![{ALT_PLACEHOLDER}]({image.file.url})"})

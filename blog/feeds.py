@@ -26,6 +26,7 @@ from django.utils.html import escape
 from django.views.decorators.http import condition
 
 from . import chrome, selectors
+from .figures import plain_images
 from .models import Post, Section, Series, Tag
 from .seo import absolute_url
 
@@ -261,7 +262,7 @@ def cover_enclosure(request, post) -> dict | None:
 def item_html(request, post) -> str:
     """The full post for a feed reader: cover, body and links, with absolute URLs."""
     context = {"post": post, "link_groups": selectors.group_links(post.links.all())}
-    html = render_to_string("blog/feeds/item.html", context)
+    html = plain_images(render_to_string("blog/feeds/item.html", context))
     return absolutize(html, absolute_url(request, post.get_absolute_url()))
 
 

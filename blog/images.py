@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
-from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # Pillow format name -> (file extension, MIME type)
@@ -178,8 +176,12 @@ def _reencode(image: Image.Image, fmt: str, frames: int) -> bytes:
     return out.getvalue()
 
 
-def store_upload(upload, *, folder: str = "uploads") -> tuple[str, CleanImage]:
-    """Clean an uploaded image and save it through the default storage; returns its name."""
-    image = clean_image(upload)
-    name = f"{folder}/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{image.extension}"
-    return default_storage.save(name, ContentFile(image.content)), image
+def add_to_library(upload, **fields):
+    """Clean an uploaded image and add it to the image library (renditions follow)."""
+    from .models import Image  # models import this module
+
+    cleaned = clean_image(upload)
+    image = Image(**fields)
+    image.file.save(f"{uuid.uuid4().hex}.{cleaned.extension}", ContentFile(cleaned.content))
+    image.refresh_from_db()
+    return image

@@ -277,6 +277,9 @@ class Post(models.Model):
     # Filled by blog.search on PostgreSQL (GIN-indexed there); unused on SQLite, which
     # keeps its FTS5 table instead.
     search_vector = SearchVectorField(null=True, editable=False)
+    body_images = models.ManyToManyField(
+        "Image", through="PostImage", blank=True, editable=False, related_name="posts"
+    )
 
     objects = PostQuerySet.as_manager()
 
@@ -315,6 +318,8 @@ class Post(models.Model):
             self.published_at = timezone.now()
         self.render()
         super().save(*args, **kwargs)
+        # Which library images the body shows: deleting one of them is then refused.
+        self.body_images.set(self._body_images)
 
     def get_absolute_url(self):
         return reverse("blog:post-detail", kwargs={"section": self.section.slug, "slug": self.slug})
@@ -367,8 +372,10 @@ class Post(models.Model):
 
     def render(self) -> None:
         """Fill the derived fields (HTML, plain text, summary, reading time) from ``body``."""
+        from .figures import enrich  # figures queries Image, defined below
+
         rendered = markdown.render(self.body)
-        self.body_html = rendered.html
+        self.body_html, self._body_images = enrich(rendered.html)
         self.toc_html = rendered.toc_html
         self.body_text = markdown.html_to_text(rendered.html)
         words = len(self.body_text.split())
@@ -504,3 +511,16 @@ class Rendition(models.Model):
 
     def __str__(self):
         return f"{self.image} · {self.format} {self.width}×{self.height}"
+
+
+class PostImage(models.Model):
+    """A library image shown in a post's body; the image cannot be deleted meanwhile."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE)
+    image = models.ForeignKey(Image, on_delete=models.PROTECT)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "image"], name="post_image_unique")]
+
+    def __str__(self):
+        return f"{self.image} in {self.post}"

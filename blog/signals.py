@@ -63,6 +63,10 @@ def make_renditions(sender, instance, created, raw=False, update_fields=None, **
         instance.renditions.all().delete()
     if created or getattr(instance, "_file_replaced", False):
         renditions.ensure_renditions(instance)
+    if not created:
+        # Posts show the image's alt text, caption and renditions: refresh them.
+        for post in instance.posts.all():
+            post.save()
 
 
 @receiver(post_delete, sender=Rendition)

@@ -54,7 +54,7 @@ def test_author_writes_a_post_with_live_preview_and_an_image(logged_in, live_ser
     # Drop an image: it is uploaded and inserted with placeholder alt text, selected.
     page.evaluate("document.querySelector('#id_body').setSelectionRange(9999, 9999)")
     drop(page, "#id_body", image_bytes("PNG", size=(320, 200)), "red.png", "image/png")
-    page.wait_for_function("document.querySelector('#id_body').value.includes('/media/uploads/')")
+    page.wait_for_function("document.querySelector('#id_body').value.includes('/media/images/')")
     selected = page.evaluate(
         "(() => { const e = document.querySelector('#id_body');"
         " return e.value.slice(e.selectionStart, e.selectionEnd); })()"
@@ -62,7 +62,7 @@ def test_author_writes_a_post_with_live_preview_and_an_image(logged_in, live_ser
     assert selected == "Describe this image"
     page.keyboard.type("A red rectangle")
     body = page.input_value("#id_body")
-    assert "![A red rectangle](/media/uploads/" in body
+    assert "![A red rectangle](/media/images/" in body
     preview.locator('img[alt="A red rectangle"]').wait_for()
     assert page.console_errors == []
     screenshot(page, "admin-editor-preview")
@@ -86,7 +86,7 @@ def test_author_writes_a_post_with_live_preview_and_an_image(logged_in, live_ser
     post = Post.objects.get(title="Written in the browser")
     assert 'alt="A red rectangle"' in post.body_html
     assert post.links.get().commentary_html == "<p>Worth <em>reading</em>.</p>"
-    image_url = body[body.index("/media/uploads/") :].split(")", 1)[0]
+    image_url = body[body.index("/media/images/") :].split(")", 1)[0]
     response = page.request.get(live_server.url + image_url)
     assert response.status == 200
     assert response.headers["content-type"] == "image/png"

@@ -99,9 +99,9 @@ def test_raster_uploads_are_stored_and_return_markdown_with_alt_prompt(
     response = upload(staff_client, data, name="upload.bin", content_type="application/x-foo")
     assert response.status_code == 200, response.content
     code = response.json()["image_code"]
-    assert code.startswith(f"![{ALT_PLACEHOLDER}](/media/uploads/")
+    assert code.startswith(f"![{ALT_PLACEHOLDER}](/media/images/")
     assert code.endswith(f".{extension})")
-    [stored] = media_files()
+    [stored] = [f for f in media_files() if f.startswith("images/")]
     with Image.open(settings.MEDIA_ROOT / stored) as image:
         assert image.format == fmt
         assert image.size == (1800, 1200), "no silent resize or crop"
@@ -114,7 +114,7 @@ def test_exif_and_gps_are_stripped_after_applying_orientation(staff_client, medi
     with Image.open(io.BytesIO(data)) as original:
         assert original.getexif().get_ifd(0x8825), "the fixture really carries GPS"
     assert upload(staff_client, data).status_code == 200
-    [stored] = media_files()
+    [stored] = [f for f in media_files() if f.startswith("images/")]
     raw = (settings.MEDIA_ROOT / stored).read_bytes()
     with Image.open(io.BytesIO(raw)) as image:
         assert image.size == (40, 60)
@@ -128,7 +128,7 @@ def test_exif_and_gps_are_stripped_after_applying_orientation(staff_client, medi
 def test_exif_is_stripped_from_png_and_webp(staff_client, media_files, fmt):
     data = image_bytes(fmt, exif=gps_exif())
     assert upload(staff_client, data).status_code == 200
-    [stored] = media_files()
+    [stored] = [f for f in media_files() if f.startswith("images/")]
     raw = (settings.MEDIA_ROOT / stored).read_bytes()
     assert b"PhoneMaker" not in raw
     with Image.open(io.BytesIO(raw)) as image:
@@ -231,7 +231,7 @@ def _gif(frames, size=(20, 20), durations=None):
 def test_animated_gif_keeps_its_frames_and_delays(staff_client, media_files):
     data = _gif(3, durations=[100, 2000, 300])
     assert upload(staff_client, data).status_code == 200
-    [stored] = media_files()
+    [stored] = [f for f in media_files() if f.startswith("images/")]
     with Image.open(settings.MEDIA_ROOT / stored) as image:
         delays = []
         for index in range(image.n_frames):
@@ -297,7 +297,7 @@ def test_jpeg_comments_and_xmp_are_stripped(staff_client, media_files):
     data = image_bytes("JPEG", comment=b"SECRET-COMMENT<script>", xmp=b"<x:xmpmeta>SECRET-XMP")
     assert b"SECRET-COMMENT" in data and b"SECRET-XMP" in data
     assert upload(staff_client, data).status_code == 200
-    [stored] = media_files()
+    [stored] = [f for f in media_files() if f.startswith("images/")]
     raw = (settings.MEDIA_ROOT / stored).read_bytes()
     assert b"SECRET" not in raw
     assert b"\xff\xfe" not in raw, "no JPEG COM segment"

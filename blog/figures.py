@@ -1,0 +1,125 @@
+"""Library images in post bodies: <picture> with srcset, size, alt text and caption.
+
+A Markdown image whose URL is a library image's (what the editor inserts on upload)
+is rewritten, at save time, into a figure with the library's renditions, its width and
+height (no layout shift), its alt text (the library's, else the one typed in Markdown)
+and its caption (the library's, else the Markdown title). Other images are left alone.
+Feeds turn the picture back into one plain <img> (see ``plain_images``).
+"""
+
+import re
+from html import unescape
+
+from django.conf import settings
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from .models import Image
+
+# Written by blog.markdown's figure step after sanitising: an <img> with double-quoted
+# attributes, alone in a <figure>, possibly followed by a <figcaption>.
+_FIGURE = re.compile(
+    r'<figure><img((?:\s+[\w:-]+="[^"]*")*)\s*/?>(?:<figcaption>(.*?)</figcaption>)?\s*</figure>',
+    re.S,
+)
+_ATTR = re.compile(r'\s+([\w:-]+)="([^"]*)"')
+# In a column of about 45rem, images never need more than ~720 CSS pixels.
+SIZES = "(min-width: 48rem) 45rem, calc(100vw - 2.5rem)"
+FEED_WIDTH = 960
+_PICTURE = re.compile(r"<picture>(.*?)</picture>", re.S)
+_FALLBACK_IMG = re.compile(r"<img\b[^>]*>", re.S)
+_SRCSET = re.compile(r'\s(?:srcset|sizes)="[^"]*"')
+
+
+def _storage_name(src: str) -> str | None:
+    if not src.startswith(settings.MEDIA_URL):
+        return None
+    return unescape(src)[len(settings.MEDIA_URL) :]
+
+
+def library_images(html: str) -> dict[str, Image]:
+    """The library images an HTML body refers to, by file name, with renditions (2 queries)."""
+    names = {
+        name
+        for match in _FIGURE.finditer(html)
+        if (name := _storage_name(dict(_ATTR.findall(match.group(1))).get("src", "")))
+    }
+    if not names:
+        return {}
+    images = Image.objects.filter(file__in=names).prefetch_related("renditions")
+    return {image.file.name: image for image in images}
+
+
+def picture(image: Image, *, alt: str, caption: str = "", lazy: bool = True) -> str:
+    """A <figure> with a <picture> of the image's renditions."""
+    renditions = [r for r in image.renditions.all() if r.kind == "width"]
+    by_format: dict[str, list] = {}
+    for rendition in sorted(renditions, key=lambda r: r.width):
+        by_format.setdefault(rendition.format, []).append(rendition)
+    original_format = image.file.name.rsplit(".", 1)[-1].lower().replace("jpg", "jpeg")
+    fallback = by_format.get(original_format, [])
+    sources = format_html_join(
+        "",
+        '<source type="image/{}" srcset="{}" sizes="{}">',
+        (
+            (fmt, ", ".join(f"{r.file.url} {r.width}w" for r in items), SIZES)
+            for fmt, items in by_format.items()
+            if fmt != original_format
+        ),
+    )
+    img_src = _pick(fallback, FEED_WIDTH).file.url if fallback else image.file.url
+    srcset = ", ".join(f"{r.file.url} {r.width}w" for r in fallback)
+    img = format_html(
+        '<img src="{}"{} alt="{}" width="{}" height="{}"{} decoding="async">',
+        img_src,
+        format_html(' srcset="{}" sizes="{}"', srcset, SIZES) if srcset else "",
+        "" if image.decorative else alt,
+        image.width,
+        image.height,
+        mark_safe(' loading="lazy"') if lazy else "",
+    )
+    figcaption = format_html("<figcaption>{}</figcaption>", caption) if caption else ""
+    return format_html("<figure><picture>{}{}</picture>{}</figure>", sources, img, figcaption)
+
+
+def _pick(renditions, width):
+    """The smallest rendition at least ``width`` wide, else the widest."""
+    wide_enough = [r for r in renditions if r.width >= width]
+    return min(wide_enough, key=lambda r: r.width) if wide_enough else renditions[-1]
+
+
+def enrich(html: str) -> tuple[str, list[Image]]:
+    """Rewrite figures of library images into responsive pictures; also return the
+    library images used."""
+    images = library_images(html)
+    if not images:
+        return html, []
+    first = True
+
+    def replace(match):
+        nonlocal first
+        attrs = {k: unescape(v) for k, v in _ATTR.findall(match.group(1))}
+        image = images.get(_storage_name(attrs.get("src", "")) or "")
+        if image is None:
+            return match.group(0)
+        typed_caption = unescape(match.group(2) or "")
+        markup = picture(
+            image,
+            alt=image.alt or attrs.get("alt", ""),
+            caption=image.caption or typed_caption,
+            lazy=not first,  # the first image is likely above the fold
+        )
+        first = False
+        return markup
+
+    return _FIGURE.sub(replace, html), list(images.values())
+
+
+def plain_images(html: str) -> str:
+    """For feeds: each <picture> becomes its fallback <img>, without srcset or sizes."""
+
+    def replace(match):
+        img = _FALLBACK_IMG.search(match.group(1))
+        return _SRCSET.sub("", img.group(0)) if img else ""
+
+    return _PICTURE.sub(replace, html)

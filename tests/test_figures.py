@@ -1,0 +1,118 @@
+"""Library images in posts: responsive pictures, alt text, captions, feeds, deletion."""
+
+import feedparser
+import pytest
+from django.db.models import ProtectedError
+from django.urls import reverse
+from lxml import html as lxml_html
+
+from blog.models import Image
+
+from .conftest import image_bytes
+from .test_renditions import library_image
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def photo(db):
+    return library_image(
+        image_bytes("JPEG", size=(2000, 1000)), alt="A harbour at dawn", caption="Porto, 2024"
+    )
+
+
+def figure_of(post):
+    return lxml_html.fragment_fromstring(post.body_html, create_parent="div").cssselect("figure")
+
+
+def test_library_image_becomes_a_responsive_picture(make_post, photo):
+    post = make_post(body=f"Intro.\n\n![typed alt]({photo.file.url})\n\nMore.")
+    [figure] = figure_of(post)
+    sources = figure.cssselect("picture source")
+    types = [s.get("type") for s in sources]
+    assert "image/webp" in types
+    webp = next(s for s in sources if s.get("type") == "image/webp")
+    assert [c.split()[1] for c in webp.get("srcset").split(", ")] == ["480w", "960w", "1600w"]
+    assert webp.get("sizes")
+    img = figure.cssselect("picture img")[0]
+    assert img.get("alt") == "A harbour at dawn", "the library's alt text wins"
+    assert (img.get("width"), img.get("height")) == ("2000", "1000")
+    assert img.get("decoding") == "async"
+    assert img.get("src").endswith("-width-960w.jpg")
+    assert figure.cssselect("figcaption")[0].text == "Porto, 2024"
+    assert list(post.body_images.all()) == [photo]
+
+
+def test_markdown_alt_and_title_fill_in_what_the_library_lacks(make_post):
+    bare = library_image(image_bytes("PNG", size=(800, 600)), name="d.png", alt="")
+    post = make_post(body=f'![A diagram of the cache]({bare.file.url} "How a 304 flows")')
+    [figure] = figure_of(post)
+    assert figure.cssselect("img")[0].get("alt") == "A diagram of the cache"
+    assert figure.cssselect("figcaption")[0].text == "How a 304 flows"
+
+
+def test_images_below_the_first_are_lazy(make_post, photo):
+    post = make_post(body=f"![a]({photo.file.url})\n\ntext\n\n![b]({photo.file.url})")
+    first, second = figure_of(post)
+    assert first.cssselect("img")[0].get("loading") is None
+    assert second.cssselect("img")[0].get("loading") == "lazy"
+
+
+def test_other_images_are_left_alone(make_post):
+    post = make_post(body="![Elsewhere](https://example.org/x.png)")
+    [figure] = figure_of(post)
+    assert not figure.cssselect("picture")
+    assert figure.cssselect("img")[0].get("src") == "https://example.org/x.png"
+
+
+def test_editing_the_library_image_updates_posts(make_post, photo):
+    post = make_post(body=f"![x]({photo.file.url})")
+    photo.alt = "A harbour at dusk"
+    photo.save()
+    post.refresh_from_db()
+    assert 'alt="A harbour at dusk"' in post.body_html
+
+
+def test_feeds_get_a_plain_img_of_a_mid_size_rendition(client, make_post, photo):
+    make_post(body=f"![x]({photo.file.url})")
+    feed = feedparser.parse(client.get("/feed/").content)
+    content = feed.entries[0].content[0].value
+    doc = lxml_html.fragment_fromstring(content, create_parent="div")
+    assert not doc.cssselect("picture, source")
+    [img] = doc.cssselect("img")
+    assert img.get("src").startswith("http://testserver/media/renditions/")
+    assert img.get("src").endswith("-width-960w.jpg")
+    assert img.get("srcset") is None and img.get("sizes") is None
+    assert img.get("alt") == "A harbour at dawn"
+
+
+def test_an_image_a_post_shows_cannot_be_deleted(make_post, photo, staff_client):
+    make_post(body=f"![x]({photo.file.url})")
+    with pytest.raises(ProtectedError):
+        photo.delete()
+    response = staff_client.post(
+        reverse("admin:blog_image_delete", args=[photo.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 200
+    assert "Cannot delete" in response.content.decode()
+    assert Image.objects.filter(pk=photo.pk).exists()
+
+
+def test_an_unused_image_can_be_deleted(photo, make_post):
+    post = make_post(body=f"![x]({photo.file.url})")
+    post.body = "No image any more."
+    post.save()
+    photo.delete()
+    assert not Image.objects.exists()
+
+
+def test_editor_upload_adds_to_the_library(staff_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("p.png", image_bytes("PNG", size=(1000, 500)))
+    response = staff_client.post(
+        reverse("markdownx_upload"), {"image": upload}, HTTP_X_REQUESTED_WITH="XMLHttpRequest"
+    )
+    image = Image.objects.get()
+    assert response.json()["image_code"] == f"![Describe this image]({image.file.url})"
+    assert image.renditions.filter(format="webp").count() == 2  # 480 and 960
