@@ -82,7 +82,7 @@ class PostAdmin(EditorAdmin):
     search_fields = ["title", "subtitle", "body", "slug"]
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["title"]}
-    autocomplete_fields = ["series"]
+    autocomplete_fields = ["series", "cover"]
     inlines = [LinkInline]
     actions = ["publish", "unpublish"]
     readonly_fields = ["reading_time", "created_at", "updated_at"]
@@ -90,7 +90,7 @@ class PostAdmin(EditorAdmin):
         (None, {"fields": ["title", "subtitle", "slug", "section", "author", "body", "tags"]}),
         ("Publishing", {"fields": ["status", "published_at"]}),
         ("Series", {"fields": ["series", "series_position"]}),
-        ("Cover image", {"fields": ["cover_image", "cover_alt", "cover_caption"]}),
+        ("Cover image", {"fields": ["cover"]}),
         (
             "Summary and search engines",
             {"fields": ["excerpt", "meta_description", "canonical_url"], "classes": ["collapse"]},

@@ -206,7 +206,7 @@ class PostFeed(Feed):
     def items(self, obj):
         return (
             self.posts(obj)
-            .select_related("section", "author")
+            .select_related("section", "author", "cover")
             .prefetch_related("tags", "links")[: self.site.feed_length]
         )
 
@@ -245,15 +245,15 @@ class PostFeed(Feed):
 
 
 def cover_enclosure(request, post) -> dict | None:
-    if not post.cover_image:
+    if post.cover is None:
         return None
     try:
-        length = post.cover_image.size
+        length = post.cover.file.size
     except OSError:  # the file is missing from storage: leave the enclosure out
         return None
-    mime_type = mimetypes.guess_type(post.cover_image.name)[0] or "application/octet-stream"
+    mime_type = mimetypes.guess_type(post.cover.file.name)[0] or "application/octet-stream"
     return {
-        "url": absolute_url(request, post.cover_image.url),
+        "url": absolute_url(request, post.cover.file.url),
         "length": str(length),
         "mime_type": mime_type,
     }

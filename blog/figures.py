@@ -50,7 +50,9 @@ def library_images(html: str) -> dict[str, Image]:
     return {image.file.name: image for image in images}
 
 
-def picture(image: Image, *, alt: str, caption: str = "", lazy: bool = True) -> str:
+def picture(
+    image: Image, *, alt: str, caption: str = "", lazy: bool = True, css_class: str = ""
+) -> str:
     """A <figure> with a <picture> of the image's renditions."""
     renditions = [r for r in image.renditions.all() if r.kind == "width"]
     by_format: dict[str, list] = {}
@@ -79,7 +81,19 @@ def picture(image: Image, *, alt: str, caption: str = "", lazy: bool = True) -> 
         mark_safe(' loading="lazy"') if lazy else "",
     )
     figcaption = format_html("<figcaption>{}</figcaption>", caption) if caption else ""
-    return format_html("<figure><picture>{}{}</picture>{}</figure>", sources, img, figcaption)
+    class_attr = format_html(' class="{}"', css_class) if css_class else ""
+    return format_html(
+        "<figure{}><picture>{}{}</picture>{}</figure>", class_attr, sources, img, figcaption
+    )
+
+
+def cover_markup(image: Image | None) -> tuple[str, str]:
+    """A post's cover figure, and the storage name of its social card (1200x630)."""
+    if image is None:
+        return "", ""
+    html = picture(image, alt=image.alt, caption=image.caption, lazy=False, css_class="post__cover")
+    social = next((r.file.name for r in image.renditions.all() if r.kind == "social"), "")
+    return html, social
 
 
 def _pick(renditions, width):

@@ -241,16 +241,17 @@ class Post(models.Model):
         blank=True, help_text="Shown in lists and feeds. Leave blank to use the opening text."
     )
     summary = models.TextField(blank=True, editable=False)
-    cover_image = models.ImageField(
-        upload_to="covers/%Y/%m/",
+    cover = models.ForeignKey(
+        "Image",
+        on_delete=models.PROTECT,
+        null=True,
         blank=True,
-        width_field="cover_width",
-        height_field="cover_height",
+        related_name="cover_of",
+        help_text="An image from the library; its alt text and caption are used.",
     )
-    cover_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
-    cover_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
-    cover_alt = models.CharField("cover alt text", max_length=300, blank=True)
-    cover_caption = models.CharField(max_length=300, blank=True)
+    # Filled on save from the cover's renditions, so pages need no query for them.
+    cover_html = models.TextField(blank=True, editable=False)
+    cover_social = models.CharField(max_length=255, blank=True, editable=False)
     tags = TaggableManager(through=TaggedPost, blank=True)
     series = models.ForeignKey(
         Series, on_delete=detach_from_series, null=True, blank=True, related_name="posts"
@@ -361,8 +362,8 @@ class Post(models.Model):
                     f"“{markdown.ALT_PLACEHOLDER}” (or empty brackets in ![](…)) with a "
                     "short description of the image."
                 )
-        if self.cover_image and not self.cover_alt.strip():
-            errors["cover_alt"] = "Describe the cover image for readers who can't see it."
+        if self.cover_id and not (self.cover.alt.strip() or self.cover.decorative):
+            errors["cover"] = "This image has no alt text yet: add it in the image library first."
         if self.series_id and self.series_position is None:
             errors["series_position"] = "Give the post's part number in the series."
         if self.series_position is not None and not self.series_id:
@@ -372,10 +373,11 @@ class Post(models.Model):
 
     def render(self) -> None:
         """Fill the derived fields (HTML, plain text, summary, reading time) from ``body``."""
-        from .figures import enrich  # figures queries Image, defined below
+        from .figures import cover_markup, enrich  # figures queries Image, defined below
 
         rendered = markdown.render(self.body)
         self.body_html, self._body_images = enrich(rendered.html)
+        self.cover_html, self.cover_social = cover_markup(self.cover)
         self.toc_html = rendered.toc_html
         self.body_text = markdown.html_to_text(rendered.html)
         words = len(self.body_text.split())

@@ -4,6 +4,7 @@ import json
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -86,8 +87,8 @@ def post_jsonld(request, post, site_title: str) -> dict:
         "keywords": [tag.name for tag in post.tags.all()],
         "articleSection": post.section.name,
     }
-    if post.cover_image:
-        data["image"] = absolute_url(request, post.cover_image.url)
+    if post.cover_social:
+        data["image"] = absolute_url(request, default_storage.url(post.cover_social))
     if post.series_id:
         data["isPartOf"] = {
             "@type": "CreativeWorkSeries",

@@ -60,7 +60,18 @@ def rerender_all(*, batch_size: int = 500) -> dict[str, int]:
     """Re-render every stored Markdown field with the current renderer."""
     counts = {}
     for model, fields in (
-        (Post, ["body_html", "body_text", "toc_html", "summary", "reading_time"]),
+        (
+            Post,
+            [
+                "body_html",
+                "body_text",
+                "toc_html",
+                "summary",
+                "reading_time",
+                "cover_html",
+                "cover_social",
+            ],
+        ),
         (Series, ["description_html"]),
         (Link, ["commentary_html"]),
     ):
@@ -69,6 +80,8 @@ def rerender_all(*, batch_size: int = 500) -> dict[str, int]:
             batch = []
             for obj in model.objects.order_by("pk").iterator(chunk_size=batch_size):
                 obj.render()
+                if model is Post:
+                    obj.body_images.set(obj._body_images)
                 batch.append(obj)
                 if len(batch) >= batch_size:
                     model.objects.bulk_update(batch, fields)

@@ -5,6 +5,7 @@ post page, which lets staff preview drafts and scheduled posts (marked as such, 
 cached, never indexed).
 """
 
+from django.core.files.storage import default_storage
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -208,7 +209,7 @@ class PostView(DetailView):
         posts = Post.objects.all() if self.request.user.is_staff else Post.objects.published()
         return (
             posts.filter(section__slug=self.kwargs["section"])
-            .select_related("section", "author", "series")
+            .select_related("section", "author", "series", "cover")
             .prefetch_related("tags", "links")
         )
 
@@ -225,8 +226,12 @@ class PostView(DetailView):
             description=post.meta_description or post.summary,
             path=post.get_absolute_url(),
             og_type="article",
-            image=absolute_url(self.request, post.cover_image.url) if post.cover_image else "",
-            image_alt=post.cover_alt,
+            image=(
+                absolute_url(self.request, default_storage.url(post.cover_social))
+                if post.cover_social
+                else ""
+            ),
+            image_alt=post.cover.alt if post.cover else "",
             feeds=site_feeds(site.settings.title)
             + scoped_feeds(post.section.name, "section-feed", section=post.section.slug),
             jsonld=post_jsonld(self.request, post, site.settings.title),

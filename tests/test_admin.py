@@ -7,11 +7,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 from lxml import html as lxml_html
-from PIL import Image
 
 from blog.models import Link, Post, Series, SiteSettings
 
-from .conftest import gps_exif, image_bytes
+from .conftest import image_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -33,8 +32,7 @@ def post_form(section, author, **overrides):
         "published_at_1": "",
         "series": "",
         "series_position": "",
-        "cover_alt": "",
-        "cover_caption": "",
+        "cover": "",
         "excerpt": "",
         "meta_description": "",
         "canonical_url": "",
@@ -124,32 +122,24 @@ def test_series_position_clash_is_a_form_error(staff_client, make_post, section,
     assert "already taken" in " ".join(errors_by_field(response)["series_position"])
 
 
-def test_cover_image_without_alt_text_is_a_form_error(staff_client, section, author, media_files):
-    cover = SimpleUploadedFile("c.png", image_bytes("PNG"), content_type="image/png")
-    response = staff_client.post(ADD_URL, post_form(section, author, cover_image=cover))
+def test_cover_image_without_alt_text_is_a_form_error(staff_client, section, author):
+    from .test_renditions import library_image
+
+    cover = library_image(image_bytes("PNG", size=(600, 300)), name="c.png", alt="")
+    response = staff_client.post(ADD_URL, post_form(section, author, cover=cover.pk))
     assert response.status_code == 200
-    assert "Describe the cover image" in " ".join(errors_by_field(response)["cover_alt"])
+    assert "no alt text" in " ".join(errors_by_field(response)["cover"])
     assert not Post.objects.exists()
 
 
-def test_cover_image_is_cleaned_like_any_upload(staff_client, section, author, media_files):
-    data = image_bytes("JPEG", size=(60, 40), exif=gps_exif(orientation=6))
-    cover = SimpleUploadedFile("c.jpg", data, content_type="image/jpeg")
-    form = post_form(section, author, cover_image=cover, cover_alt="A test card")
-    assert staff_client.post(ADD_URL, form).status_code == 302
+def test_cover_from_the_library_is_shown_with_its_renditions(staff_client, section, author):
+    from .test_renditions import library_image
+
+    cover = library_image(image_bytes("PNG", size=(1000, 500)), name="c.png", alt="A test card")
+    assert staff_client.post(ADD_URL, post_form(section, author, cover=cover.pk)).status_code == 302
     post = Post.objects.get()
-    with Image.open(post.cover_image) as image:
-        assert image.size == (40, 60)
-        assert dict(image.getexif()) == {}
-
-
-def test_svg_cover_is_refused_with_a_message(staff_client, section, author, media_files):
-    svg = SimpleUploadedFile("c.svg", b"<svg onload=alert(1)></svg>", content_type="image/svg+xml")
-    form = post_form(section, author, cover_image=svg, cover_alt="x")
-    response = staff_client.post(ADD_URL, form)
-    assert response.status_code == 200
-    assert errors_by_field(response)["cover_image"]
-    assert media_files() == []
+    assert 'alt="A test card"' in post.cover_html and 'srcset="' in post.cover_html
+    assert post.cover_social.endswith("-social-1200w.jpg")
 
 
 def test_publishing_requires_alt_text_on_body_images(staff_client, section, author):

@@ -38,7 +38,7 @@ def test_reader_walks_from_home_to_search(page, site):
 
 
 def axe_pages():
-    post = Post.objects.exclude(cover_image="").get()
+    post = Post.objects.exclude(cover=None).get()
     series = Series.objects.get()
     return {
         "home": "/",
@@ -99,4 +99,27 @@ def test_reading_needs_no_javascript(browser, site):
     page.press("#Site-search", "Enter")
     page.wait_for_url("**/search/?q=traceback")
     assert page.locator(".post-card").count() >= 1
+    context.close()
+
+
+def test_demo_post_images_stay_under_300_kb_on_a_phone(browser, site):
+    """Chromium at 390 px picks small renditions: count every image byte it downloads."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    page = context.new_page()
+    downloaded = {}
+
+    def count(response):
+        if response.request.resource_type == "image":
+            downloaded[response.url] = len(response.body())
+
+    page.on("response", count)
+    for slug in ("/bytes/sqlite-is-enough/", "/bytes/http-caching-field-guide/"):
+        downloaded.clear()
+        page.goto(site + slug)
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        page.wait_for_load_state("networkidle")
+        figures = [url for url in downloaded if "/media/" in url and "/media/site/" not in url]
+        assert figures, slug
+        assert all("/media/renditions/" in url for url in figures), figures
+        assert sum(downloaded.values()) < 300_000, (slug, downloaded)
     context.close()

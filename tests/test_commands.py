@@ -67,11 +67,14 @@ class TestSeedDemo:
         assert doc.cssselect("div.highlight pre code span")
         assert doc.cssselect("table thead th")
         assert doc.cssselect("div.footnote li")
-        figure = doc.cssselect("figure img + figcaption")
-        assert figure and figure[0].getparent().cssselect("img")[0].get("alt")
-        with_cover = Post.objects.exclude(cover_image="").get()
-        assert with_cover.cover_alt and with_cover.cover_caption
-        assert with_cover.cover_image.storage.exists(with_cover.cover_image.name)
+        [figure] = doc.cssselect("figure")
+        assert figure.cssselect("picture source[type='image/webp']"), "a library image"
+        assert figure.cssselect("img")[0].get("alt")
+        assert figure.cssselect("figcaption")[0].text
+        with_cover = Post.objects.exclude(cover=None).get()
+        assert with_cover.cover.alt and with_cover.cover.caption
+        assert with_cover.cover.file.storage.exists(with_cover.cover.file.name)
+        assert with_cover.cover.renditions.filter(kind="social").exists()
 
     def test_tags_and_site_settings(self, demo):
         assert Tag.objects.count() >= 5
@@ -126,13 +129,15 @@ class TestSeedSyntheticPosts:
 
 
 def test_rerender_rebuilds_stored_html(demo):
-    Post.objects.update(body_html="stale", summary="stale")
+    Post.objects.update(body_html="stale", summary="stale", cover_html="stale")
     Series.objects.update(description_html="stale")
     Link.objects.update(commentary_html="stale")
     output = run("rerender")
     assert "Re-rendered" in output
     assert not Post.objects.filter(body_html="stale").exists()
     assert not Post.objects.filter(summary="stale").exists()
+    assert not Post.objects.filter(cover_html="stale").exists()
+    assert "<picture>" in Post.objects.exclude(cover=None).get().cover_html
     assert not Series.objects.filter(description_html="stale").exists()
     assert not Link.objects.filter(commentary_html="stale").exists()
 

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import feedparser
 import pytest
-from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -119,7 +119,7 @@ def test_items_carry_full_content_with_absolute_urls_and_links(client, demo):
         for link in post.links.all():
             assert link.url in content and escape(link.title) in content
     with_image = next(e for e in feed.entries if "HTTP caching" in e.title)
-    assert 'src="http://testserver/media/demo/' in with_image.content[0].value
+    assert 'src="http://testserver/media/renditions/' in with_image.content[0].value
     footnotes = next(e for e in feed.entries if "SQLite is enough" in e.title)
     assert 'href="http://testserver/bytes/sqlite-is-enough/#fn:wal"' in footnotes.content[0].value
 
@@ -146,14 +146,17 @@ def test_guid_survives_a_slug_change(client, make_post):
 
 
 def test_cover_image_is_an_enclosure_with_real_length_and_type(client, make_post):
-    post = make_post(cover_alt="A chart")
-    data = image_bytes("PNG", size=(120, 80))
-    post.cover_image.save("chart.png", ContentFile(data))
+    from .test_renditions import library_image
+
+    cover = library_image(image_bytes("PNG", size=(120, 80)), name="chart.png", alt="A chart")
+    make_post(cover=cover)
+    with default_storage.open(cover.file.name) as handle:
+        data = handle.read()
     _, feed = parsed(client, "/feed/")
     [enclosure] = feed.entries[0].enclosures
     assert enclosure.type == "image/png"
-    assert int(enclosure.length) == len(data) == post.cover_image.size
-    assert enclosure.href == f"http://testserver{post.cover_image.url}"
+    assert int(enclosure.length) == len(data) == cover.file.size
+    assert enclosure.href == f"http://testserver{cover.file.url}"
     item = json.loads(client.get("/feed.json").content)["items"][0]
     assert item["attachments"][0]["size_in_bytes"] == len(data)
     assert item["image"] == enclosure.href

@@ -205,7 +205,7 @@ def test_updated_date_shows_only_after_an_edit(client, make_post):
 
 
 def test_post_head_has_open_graph_twitter_and_json_ld(client, demo):
-    post = Post.objects.exclude(cover_image="").get()
+    post = Post.objects.exclude(cover=None).get()
     doc = parse(client.get(post.get_absolute_url()))
 
     def meta(attr, name):
@@ -214,8 +214,10 @@ def test_post_head_has_open_graph_twitter_and_json_ld(client, demo):
     assert meta("property", "og:type") == "article"
     assert meta("property", "og:title").startswith(post.title)
     assert meta("property", "og:url") == f"http://testserver{post.get_absolute_url()}"
-    assert meta("property", "og:image") == f"http://testserver{post.cover_image.url}"
-    assert meta("property", "og:image:alt") == post.cover_alt
+    social = post.cover.renditions.get(kind="social")
+    assert meta("property", "og:image") == f"http://testserver{social.file.url}"
+    assert (social.width, social.height) == (1200, 630)
+    assert meta("property", "og:image:alt") == post.cover.alt
     assert meta("name", "twitter:card") == "summary_large_image"
     [script] = doc.cssselect('script[type="application/ld+json"]')
     data = json.loads(script.text)
@@ -223,11 +225,11 @@ def test_post_head_has_open_graph_twitter_and_json_ld(client, demo):
     assert data["headline"] == post.title
     assert data["author"]["name"] == "Rowan Ellery"
     assert data["datePublished"] == post.published_at.isoformat()
-    assert data["image"].endswith(post.cover_image.url)
+    assert data["image"].endswith(social.file.url)
     figure = doc.cssselect("figure.post__cover")[0]
     img = figure.cssselect("img")[0]
-    assert img.get("alt") == post.cover_alt and img.get("width") and img.get("height")
-    assert figure.cssselect("figcaption")[0].text == post.cover_caption
+    assert img.get("alt") == post.cover.alt and img.get("width") and img.get("height")
+    assert figure.cssselect("figcaption")[0].text == post.cover.caption
 
 
 def test_json_ld_cannot_break_out_of_its_script(client, make_post):

@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from .. import search
+from ..images import add_to_library
 from ..models import (
     AuthorProfile,
     Link,
@@ -83,8 +84,12 @@ def seed_demo() -> int:
     now = timezone.now()
     for data in content.POSTS:
         body = data["body"]
-        if "IMAGE_URL" in body:
-            body = body.replace("IMAGE_URL", _demo_image("http-304.png", drawing.sequence_diagram))
+        if "IMAGE_URL" in body and not Post.objects.filter(slug=data["slug"]).exists():
+            diagram = add_to_library(
+                SimpleUploadedFile("http-304.png", drawing.sequence_diagram()),
+                alt="Sequence diagram: the client sends If-None-Match, the server answers 304",
+            )
+            body = body.replace("IMAGE_URL", diagram.file.url)
         created += _post(
             author=author,
             section=sections[data["section"]],
@@ -130,13 +135,6 @@ def seed_demo() -> int:
     return created
 
 
-def _demo_image(name: str, draw) -> str:
-    path = f"demo/{name}"
-    if not default_storage.exists(path):
-        path = default_storage.save(path, ContentFile(draw()))
-    return default_storage.url(path)
-
-
 def _post(
     *,
     author,
@@ -168,9 +166,11 @@ def _post(
         series_position=series_position,
     )
     if cover:
-        post.cover_alt = cover["alt"]
-        post.cover_caption = cover["caption"]
-        post.cover_image.save(f"{slug}.png", ContentFile(drawing.bar_chart()), save=False)
+        post.cover = add_to_library(
+            SimpleUploadedFile(f"{slug}.png", drawing.bar_chart()),
+            alt=cover["alt"],
+            caption=cover["caption"],
+        )
     post.full_clean()
     post.save()
     if published_at:
