@@ -80,7 +80,10 @@ def picture(
         image.height,
         mark_safe(' loading="lazy"') if lazy else "",
     )
-    figcaption = format_html("<figcaption>{}</figcaption>", caption) if caption else ""
+    credit = format_html(' <small class="credit">{}</small>', image.credit) if image.credit else ""
+    figcaption = (
+        format_html("<figcaption>{}{}</figcaption>", caption, credit) if caption or credit else ""
+    )
     class_attr = format_html(' class="{}"', css_class) if css_class else ""
     return format_html(
         "<figure{}><picture>{}{}</picture>{}</figure>", class_attr, sources, img, figcaption

@@ -116,3 +116,42 @@ def test_editor_upload_adds_to_the_library(staff_client):
     image = Image.objects.get()
     assert response.json()["image_code"] == f"![Describe this image]({image.file.url})"
     assert image.renditions.filter(format="webp").count() == 2  # 480 and 960
+
+
+def test_credit_is_shown_in_the_caption(make_post):
+    image = library_image(
+        image_bytes("JPEG", size=(800, 600)), alt="A fox", caption="Morning", credit="Photo: A. N."
+    )
+    [figure] = figure_of(make_post(body=f"![x]({image.file.url})"))
+    caption = figure.cssselect("figcaption")[0]
+    assert caption.text_content() == "Morning Photo: A. N."
+    assert caption.cssselect("small.credit")
+
+
+def test_a_cover_image_cannot_be_deleted_while_used(make_post, photo):
+    make_post(cover=photo)
+    with pytest.raises(ProtectedError):
+        photo.delete()
+
+
+def test_pages_with_images_run_the_same_queries_however_many_images(client, make_post):
+    """Renditions are resolved when the post is saved, so a page never looks them up."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    images = [
+        library_image(image_bytes("JPEG", size=(900, 600)), name=f"i{n}.jpg") for n in range(5)
+    ]
+    one = make_post(cover=images[0], body=f"![a]({images[1].file.url})")
+    many = make_post(
+        cover=images[0], body="\n\n".join(f"![a]({image.file.url})" for image in images)
+    )
+    client.get("/")
+
+    def count(post):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(post.get_absolute_url()).status_code == 200
+        return len(ctx.captured_queries)
+
+    assert count(one) == count(many)
+    assert count(many) <= 8
