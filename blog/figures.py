@@ -10,7 +10,7 @@ Feeds turn the picture back into one plain <img> (see ``plain_images``).
 import re
 from html import unescape
 
-from django.conf import settings
+from django.core.files.storage import default_storage
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -31,10 +31,23 @@ _FALLBACK_IMG = re.compile(r"<img\b[^>]*>", re.S)
 _SRCSET = re.compile(r'\s(?:srcset|sizes)="[^"]*"')
 
 
+def _storage_base() -> str:
+    """The URL prefix of stored files, whatever the storage (local /media/, a bucket, a CDN).
+
+    Asked of the storage itself rather than read from MEDIA_URL, so that S3-compatible
+    storages work unchanged; a signed URL's query string is cut off.
+    """
+    probe = "bytepress-probe"
+    url = default_storage.url(probe)
+    return url[: url.index(probe)]
+
+
 def _storage_name(src: str) -> str | None:
-    if not src.startswith(settings.MEDIA_URL):
+    src = unescape(src)
+    base = _storage_base()
+    if not src.startswith(base):
         return None
-    return unescape(src)[len(settings.MEDIA_URL) :]
+    return src[len(base) :].split("?", 1)[0]
 
 
 def library_images(html: str) -> dict[str, Image]:

@@ -155,3 +155,13 @@ def test_pages_with_images_run_the_same_queries_however_many_images(client, make
 
     assert count(one) == count(many)
     assert count(many) <= 8
+
+
+def test_library_images_are_found_on_any_media_url(make_post, settings):
+    """With media on a CDN or bucket, file URLs are absolute; they are still recognised."""
+    settings.MEDIA_URL = "https://cdn.example.org/media/"
+    image = library_image(image_bytes("JPEG", size=(900, 600)), alt="On the CDN")
+    assert image.file.url.startswith("https://cdn.example.org/media/images/")
+    [figure] = figure_of(make_post(body=f"![x]({image.file.url})"))
+    assert figure.cssselect("picture source")
+    assert figure.cssselect("img")[0].get("src").startswith("https://cdn.example.org/media/")
