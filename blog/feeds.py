@@ -27,7 +27,7 @@ from django.views.decorators.http import condition
 
 from . import chrome, selectors
 from .figures import plain_images
-from .models import Post, Section, Series, Tag
+from .models import Post, Section, Series
 from .seo import absolute_url
 
 CACHE_SECONDS = 300
@@ -329,7 +329,8 @@ class TagFeed(PostFeed):
 
     def get_object(self, request, slug):
         super().get_object(request)
-        return get_object_or_404(Tag, slug=slug)
+        # A tag only drafts carry is not public yet, nor is its name.
+        return get_object_or_404(selectors.tags_with_counts(), slug=slug)
 
     def title(self, tag):
         return f"Posts tagged “{tag.name}” · {self.site.title}"

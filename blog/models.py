@@ -476,12 +476,27 @@ class Image(models.Model):
 
     def save(self, *args, **kwargs):
         # Tell the rendition builder (blog.signals) when the file itself changed.
+        self._replaced_file = None
         if self.pk:
-            previous = Image.objects.filter(pk=self.pk).values_list("file", flat=True).first()
-            self._file_replaced = previous != self.file.name
+            previous = self._stored_file_name()
+            if previous and previous != self.file.name:
+                self._replaced_file = previous
         super().save(*args, **kwargs)
 
+    def _stored_file_name(self):
+        return Image.objects.filter(pk=self.pk).values_list("file", flat=True).first()
+
     def clean(self):
+        # Posts refer to an image by its file's URL: a new file would orphan them.
+        if self.pk and self._stored_file_name() not in (None, self.file.name):
+            in_use = Post.objects.filter(models.Q(cover=self) | models.Q(body_images=self))
+            if in_use.exists():
+                raise ValidationError(
+                    {
+                        "file": "Posts show this image, so its file cannot be replaced; "
+                        "upload the new picture as a new image instead."
+                    }
+                )
         if not self.decorative and not self.alt.strip():
             raise ValidationError(
                 {"alt": "Describe the image, or mark it as decorative if it adds nothing."}

@@ -9,6 +9,7 @@ exists is kept, what is missing is made.
 """
 
 import io
+import logging
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -17,6 +18,8 @@ from PIL import Image as PILImage
 from PIL import ImageOps, features
 
 from .models import Image, Rendition
+
+logger = logging.getLogger(__name__)
 
 RENDITION_WIDTHS = (480, 960, 1600)
 SOCIAL_SIZE = (1200, 630)
@@ -46,6 +49,19 @@ def rendition_widths(width: int) -> list[int]:
     return widths or [width]
 
 
+def _to_8_bit(original: PILImage.Image) -> PILImage.Image:
+    """RGB or RGBA with 8 bits a channel, keeping transparency however it is stored."""
+    if original.mode in {"I;16", "I;16B", "I;16L", "I"}:
+        # Scale 16-bit grey down; convert() alone would clip everything to white.
+        scale = 1 / 256 if original.mode != "I" or original.getextrema()[1] > 255 else 1
+        grey = original.convert("I").point(lambda value: value * scale).convert("L")
+        return grey.convert("RGB")
+    transparent = (
+        "A" in original.getbands() or "transparency" in original.info or original.mode == "P"
+    )
+    return original.convert("RGBA" if transparent else "RGB")
+
+
 def _encode(picture: PILImage.Image, fmt: str) -> bytes:
     pil_format, _, options = FORMATS[fmt]
     if fmt == "jpeg" and picture.mode not in {"RGB", "L"}:
@@ -57,8 +73,14 @@ def _encode(picture: PILImage.Image, fmt: str) -> bytes:
     return out.getvalue()
 
 
-def _store(image: Image, kind: str, fmt: str, picture: PILImage.Image) -> Rendition:
-    content = _encode(picture, fmt)
+def _store(image: Image, kind: str, fmt: str, picture: PILImage.Image) -> Rendition | None:
+    try:
+        content = _encode(picture, fmt)
+    except (ValueError, OSError) as exc:
+        # e.g. WebP stops at 16,383 px: a very tall screenshot gets no WebP rendition,
+        # and pages fall back to the formats that worked.
+        logger.warning("No %s rendition of %s at %s px: %s", fmt, image, picture.width, exc)
+        return None
     extension = FORMATS[fmt][1]
     stem = image.file.name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     name = default_storage.save(
@@ -81,9 +103,7 @@ def ensure_renditions(image: Image) -> list[Rendition]:
     with image.file.open("rb") as handle, PILImage.open(handle) as original:
         original_format = original.format
         original.seek(0)  # an animated GIF is rendered from its first frame
-        source = original.convert(
-            "RGBA" if "A" in original.getbands() or original.mode == "P" else "RGB"
-        )
+        source = _to_8_bit(original)
     made = []
     formats = rendition_formats(original_format)
     for width in rendition_widths(source.width):
@@ -102,6 +122,7 @@ def ensure_renditions(image: Image) -> list[Rendition]:
     if (Rendition.Kind.SOCIAL, "jpeg", SOCIAL_SIZE[0]) not in existing:
         card = ImageOps.fit(source.convert("RGB"), SOCIAL_SIZE, PILImage.Resampling.LANCZOS)
         made.append(_store(image, Rendition.Kind.SOCIAL, "jpeg", card))
+    made = [rendition for rendition in made if rendition is not None]
     with transaction.atomic():
         # Two builds racing for the same image: the second one's rows are dropped.
         Rendition.objects.bulk_create(made, ignore_conflicts=True)

@@ -1,5 +1,7 @@
 """Side effects of content changes: the search index and the cached site chrome."""
 
+from django.core.files.storage import default_storage
+from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
@@ -59,13 +61,16 @@ def make_renditions(sender, instance, created, raw=False, update_fields=None, **
     """New images get their renditions at once; a replaced file gets new ones."""
     if raw:
         return
-    if not created and getattr(instance, "_file_replaced", False):
+    replaced = getattr(instance, "_replaced_file", None)
+    if replaced:
         instance.renditions.all().delete()
-    if created or getattr(instance, "_file_replaced", False):
+        default_storage.delete(replaced)
+    if created or replaced:
         renditions.ensure_renditions(instance)
     if not created:
         # Posts show the image's alt text, caption and renditions: refresh them.
-        for post in instance.posts.all():
+        users = Post.objects.filter(Q(cover=instance) | Q(body_images=instance)).distinct()
+        for post in users:
             post.save()
 
 

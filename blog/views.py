@@ -20,7 +20,7 @@ from django.views.generic import (
 )
 
 from . import chrome, selectors
-from .models import Post, Section, Series, Tag
+from .models import Post, Section, Series
 from .search import search_posts
 from .seo import PageMeta, absolute_url, post_jsonld, scoped_feeds, site_feeds
 
@@ -147,7 +147,7 @@ class TagView(PageMixin, ListView):
     context_object_name = "posts"
 
     def get_queryset(self):
-        self.tag = get_object_or_404(Tag, slug=self.kwargs["slug"])
+        self.tag = get_object_or_404(selectors.tags_with_counts(), slug=self.kwargs["slug"])
         self.page_title = f"Posts tagged “{self.tag.name}”"
         return super().get_queryset().filter(tags=self.tag)
 

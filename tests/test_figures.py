@@ -165,3 +165,22 @@ def test_library_images_are_found_on_any_media_url(make_post, settings):
     [figure] = figure_of(make_post(body=f"![x]({image.file.url})"))
     assert figure.cssselect("picture source")
     assert figure.cssselect("img")[0].get("src").startswith("https://cdn.example.org/media/")
+
+
+def test_editing_a_cover_image_refreshes_the_post(make_post, photo):
+    post = make_post(cover=photo)
+    photo.alt = "A harbour at noon"
+    photo.save()
+    post.refresh_from_db()
+    assert 'alt="A harbour at noon"' in post.cover_html
+
+
+def test_the_file_of_an_image_in_use_cannot_be_replaced(make_post, photo):
+    from django.core.exceptions import ValidationError
+    from django.core.files.base import ContentFile
+
+    make_post(body=f"![x]({photo.file.url})")
+    photo.file.save("other.jpg", ContentFile(image_bytes("JPEG")), save=False)
+    with pytest.raises(ValidationError) as excinfo:
+        photo.full_clean()
+    assert "cannot be replaced" in excinfo.value.message_dict["file"][0]

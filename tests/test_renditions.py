@@ -189,3 +189,40 @@ def test_admin_upload_makes_a_cleaned_image_with_renditions(staff_client, media_
     assert widths(image, "webp") == [480, 960]
     changelist = staff_client.get(reverse("admin:blog_image_changelist"))
     assert "A beach at dusk" in changelist.content.decode()
+
+
+def test_replacing_an_unused_file_deletes_the_old_original(db):
+    image = library_image(image_bytes("JPEG", size=(1000, 800)))
+    old = image.file.name
+    cleaned = clean_image(SimpleUploadedFile("n.png", image_bytes("PNG", size=(600, 600))))
+    image.file.save("n.png", ContentFile(cleaned.content))
+    assert not default_storage.exists(old)
+
+
+def test_a_very_tall_screenshot_skips_only_the_formats_that_cannot_hold_it(db):
+    image = library_image(image_bytes("PNG", size=(1000, 18000), mode="L"), name="tall.png")
+    assert widths(image, "png") == [480, 960], "PNG copes with any height"
+    assert 960 not in widths(image, "webp"), "WebP stops at 16,383 px"
+    assert 480 in widths(image, "webp")
+
+
+def test_sixteen_bit_grey_keeps_its_tone(db):
+    picture = PILImage.new("I;16", (600, 400), 32768)
+    out = io.BytesIO()
+    picture.save(out, "PNG")
+    image = library_image(out.getvalue(), name="grey.png")
+    webp = image.renditions.get(format="webp", kind="width")
+    with default_storage.open(webp.file.name) as handle, PILImage.open(handle) as stored:
+        value = stored.convert("L").getpixel((10, 10))
+    assert 110 < value < 145, value
+
+
+def test_transparency_from_a_trns_chunk_survives(db):
+    picture = PILImage.new("L", (600, 400), 0)
+    out = io.BytesIO()
+    picture.save(out, "PNG", transparency=0)
+    image = library_image(out.getvalue(), name="clear.png")
+    webp = image.renditions.get(format="webp", kind="width")
+    with default_storage.open(webp.file.name) as handle, PILImage.open(handle) as stored:
+        assert stored.mode == "RGBA"
+        assert stored.getpixel((10, 10))[3] == 0

@@ -527,3 +527,10 @@ def test_headings_in_a_post_never_collide_with_page_ids(client, make_post, make_
     doc = parse(client.get(post.get_absolute_url()))
     ids = [el.get("id") for el in doc.iter() if el.get("id")]
     assert len(ids) == len(set(ids)), ids
+
+
+def test_a_tag_only_drafts_carry_is_not_public(client, make_post):
+    make_post(tags=["Secret plans"], status=Post.Status.DRAFT)
+    assert client.get("/tags/secret-plans/").status_code == 404
+    assert client.get("/tags/secret-plans/feed/").status_code == 404
+    assert client.get("/tags/secret-plans/feed/atom/").status_code == 404

@@ -13,8 +13,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         images = made = dropped = 0
         for image in Image.objects.order_by("pk").iterator():
-            dropped += drop_missing(image)
-            made += len(ensure_renditions(image))
+            try:
+                dropped += drop_missing(image)
+                made += len(ensure_renditions(image))
+            except OSError as exc:  # an unreadable original must not stop the others
+                self.stderr.write(f"Image {image.pk} ({image.file.name}): {exc}")
             images += 1
         self.stdout.write(
             self.style.SUCCESS(
