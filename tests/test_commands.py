@@ -180,3 +180,12 @@ class TestEnsureLocalAdmin:
         output = run("ensure_local_admin")
         assert "already exists" in output
         assert django_user_model.objects.count() == 1
+
+
+def test_rebuild_search_index_command(make_post):
+    from blog.search import search_posts
+
+    post = make_post(title="Before")
+    Post.objects.filter(pk=post.pk).update(title="Bulk capybara", body_text="capybara")
+    assert "rebuilt" in run("rebuild_search_index")
+    assert [p.title for p in search_posts("capybara").posts] == ["Bulk capybara"]

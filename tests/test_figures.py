@@ -1,5 +1,7 @@
 """Library images in posts: responsive pictures, alt text, captions, feeds, deletion."""
 
+import io
+
 import feedparser
 import pytest
 from django.db.models import ProtectedError
@@ -184,3 +186,15 @@ def test_the_file_of_an_image_in_use_cannot_be_replaced(make_post, photo):
     with pytest.raises(ValidationError) as excinfo:
         photo.full_clean()
     assert "cannot be replaced" in excinfo.value.message_dict["file"][0]
+
+
+def test_build_renditions_refreshes_posts_that_show_the_image(make_post, photo):
+    from django.core.management import call_command
+
+    post = make_post(body=f"![x]({photo.file.url})")
+    photo.renditions.filter(format="webp").delete()
+    post.save()
+    assert "image/webp" not in post.body_html
+    call_command("build_renditions", stdout=io.StringIO())
+    post.refresh_from_db()
+    assert "image/webp" in post.body_html

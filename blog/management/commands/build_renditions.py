@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
+from django.db.models import Q
 
-from blog.models import Image
+from blog.models import Image, Post
 from blog.renditions import drop_missing, ensure_renditions
 
 
@@ -15,10 +16,17 @@ class Command(BaseCommand):
         for image in Image.objects.order_by("pk").iterator():
             try:
                 dropped += drop_missing(image)
-                made += len(ensure_renditions(image))
+                new = ensure_renditions(image)
             except OSError as exc:  # an unreadable original must not stop the others
                 self.stderr.write(f"Image {image.pk} ({image.file.name}): {exc}")
-            images += 1
+                continue
+            finally:
+                images += 1
+            if new:
+                made += len(new)
+                # Posts store their <picture> markup: give them the new renditions.
+                for post in Post.objects.filter(Q(cover=image) | Q(body_images=image)).distinct():
+                    post.save()
         self.stdout.write(
             self.style.SUCCESS(
                 f"{images} image(s) checked: {made} rendition(s) made, "
