@@ -20,7 +20,11 @@ class SiteChrome:
     owner_links: list
 
 
-def get() -> SiteChrome:
+def get(request=None) -> SiteChrome:
+    """The chrome, from the cache; kept on ``request`` so a page asks the cache once."""
+    value = getattr(request, "_bytepress_chrome", None)
+    if value is not None:
+        return value
     value = cache.get(CACHE_KEY)
     if value is None:
         settings = SiteSettings.objects.select_related("owner").filter(pk=1).first()
@@ -29,6 +33,8 @@ def get() -> SiteChrome:
         owner_links = list(settings.owner.links.all()) if settings.owner else []
         value = SiteChrome(settings, list(Section.objects.all()), owner_links)
         cache.set(CACHE_KEY, value, timeout=None)
+    if request is not None:
+        request._bytepress_chrome = value
     return value
 
 

@@ -77,7 +77,7 @@ def feed_state(request, posts) -> dict:
         count=Count("pk", filter=published),
     )
     moments = [m for m in (state["edited"], state["went_live"]) if m is not None]
-    site = chrome.get().settings
+    site = chrome.get(request).settings
     fingerprint = "|".join(
         [
             request.path,
@@ -173,7 +173,7 @@ class PostFeed(Feed):
 
     def get_object(self, request, *args, **kwargs):
         self.request = request
-        self.site = chrome.get().settings
+        self.site = chrome.get(request).settings
         return None
 
     def stylesheets(self, obj):

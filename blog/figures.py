@@ -14,7 +14,9 @@ from django.core.files.storage import default_storage
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from .markdown import HTML_ATTRIBUTE
 from .models import Image
+from .renditions import original_format
 
 # Written by blog.markdown's figure step after sanitising: an <img> with double-quoted
 # attributes, alone in a <figure>, possibly followed by a <figcaption>.
@@ -22,7 +24,6 @@ _FIGURE = re.compile(
     r'<figure><img((?:\s+[\w:-]+="[^"]*")*)\s*/?>(?:<figcaption>(.*?)</figcaption>)?\s*</figure>',
     re.S,
 )
-_ATTR = re.compile(r'\s+([\w:-]+)="([^"]*)"')
 # In a column of about 45rem, images never need more than ~720 CSS pixels.
 SIZES = "(min-width: 48rem) 45rem, calc(100vw - 2.5rem)"
 FEED_WIDTH = 960
@@ -55,7 +56,7 @@ def library_images(html: str) -> dict[str, Image]:
     names = {
         name
         for match in _FIGURE.finditer(html)
-        if (name := _storage_name(dict(_ATTR.findall(match.group(1))).get("src", "")))
+        if (name := _storage_name(dict(HTML_ATTRIBUTE.findall(match.group(1))).get("src", "")))
     }
     if not names:
         return {}
@@ -71,15 +72,15 @@ def picture(
     by_format: dict[str, list] = {}
     for rendition in sorted(renditions, key=lambda r: r.width):
         by_format.setdefault(rendition.format, []).append(rendition)
-    original_format = image.file.name.rsplit(".", 1)[-1].lower().replace("jpg", "jpeg")
-    fallback = by_format.get(original_format, [])
+    own_format = original_format(image)
+    fallback = by_format.get(own_format, [])
     sources = format_html_join(
         "",
         '<source type="image/{}" srcset="{}" sizes="{}">',
         (
             (fmt, ", ".join(f"{r.file.url} {r.width}w" for r in items), SIZES)
             for fmt, items in by_format.items()
-            if fmt != original_format
+            if fmt != own_format
         ),
     )
     img_src = _pick(fallback, FEED_WIDTH).file.url if fallback else image.file.url
@@ -128,7 +129,7 @@ def enrich(html: str) -> tuple[str, list[Image]]:
 
     def replace(match):
         nonlocal first
-        attrs = {k: unescape(v) for k, v in _ATTR.findall(match.group(1))}
+        attrs = {k: unescape(v) for k, v in HTML_ATTRIBUTE.findall(match.group(1))}
         image = images.get(_storage_name(attrs.get("src", "")) or "")
         if image is None:
             return match.group(0)

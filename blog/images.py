@@ -38,8 +38,6 @@ class CleanImage:
     content: bytes
     extension: str
     content_type: str
-    width: int
-    height: int
 
 
 def _max_bytes() -> int:
@@ -110,9 +108,7 @@ def clean_image(upload) -> CleanImage:
             "The file is not a readable image (JPEG, PNG, WebP or GIF); it may be damaged."
         ) from exc
     extension, content_type = FORMATS[fmt]
-    with Image.open(io.BytesIO(content)) as result:
-        width, height = result.size
-    return CleanImage(content, extension, content_type, width, height)
+    return CleanImage(content, extension, content_type)
 
 
 def gif_frame_sizes(data: bytes):

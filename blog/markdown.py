@@ -131,7 +131,7 @@ _EXTENSION_CONFIGS = {
 # html5ever (behind nh3) always writes attributes as name="value" with quotes escaped,
 # so after sanitising, this matches every <a> start tag exactly.
 _A_TAG = re.compile(r'<a((?:\s+[\w:-]+="[^"]*")*)\s*>')
-_ATTR = re.compile(r'\s+([\w:-]+)="([^"]*)"')
+HTML_ATTRIBUTE = re.compile(r'\s+([\w:-]+)="([^"]*)"')
 _TAGS = re.compile(r"<[^>]*>")
 # Tags that separate words (blocks, line breaks, cells); other tags join their text.
 _BREAKING_TAGS = re.compile(
@@ -182,7 +182,7 @@ def _is_external(href: str) -> bool:
 
 
 def _add_rel(match: re.Match) -> str:
-    attrs = dict(_ATTR.findall(match.group(1)))
+    attrs = dict(HTML_ATTRIBUTE.findall(match.group(1)))
     attrs.pop("rel", None)
     if _is_external(attrs.get("href", "")):
         attrs["rel"] = EXTERNAL_REL
@@ -249,7 +249,7 @@ def images_missing_alt(html: str) -> bool:
     Checked on the HTML, so reference-style images and raw <img> tags count too.
     """
     for match in _IMG_TAG.finditer(html or ""):
-        alt = dict(_ATTR.findall(match.group(1))).get("alt")
+        alt = dict(HTML_ATTRIBUTE.findall(match.group(1))).get("alt")
         if alt is None or not unescape(alt).strip() or unescape(alt).strip() == ALT_PLACEHOLDER:
             return True
     return False

@@ -31,16 +31,22 @@ FORMATS = {
     "png": ("PNG", "png", {"optimize": True}),
     "gif": ("GIF", "gif", {}),
 }
-ORIGINAL_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+# Stored originals are always re-encoded by blog.images, so the extension is the format.
+_FORMAT_OF_EXTENSION = {extension: fmt for fmt, (_, extension, _) in FORMATS.items()}
 
 
-def rendition_formats(original_format: str) -> list[str]:
+def original_format(image: Image) -> str:
+    """The rendition format matching the image's own (stored) format."""
+    extension = image.file.name.rsplit(".", 1)[-1].lower()
+    return _FORMAT_OF_EXTENSION.get(extension, "jpeg")
+
+
+def rendition_formats(image: Image) -> list[str]:
     """Modern formats first (the order <picture> offers them), then the original's."""
     formats = ["avif"] if features.check("avif") else []
     formats.append("webp")
-    original = ORIGINAL_FORMATS.get(original_format, "jpeg")
-    if original not in formats:
-        formats.append(original)
+    if original_format(image) not in formats:
+        formats.append(original_format(image))
     return formats
 
 
@@ -101,11 +107,10 @@ def ensure_renditions(image: Image) -> list[Rendition]:
     """Make the renditions this image is missing; returns the ones made."""
     existing = set(image.renditions.values_list("kind", "format", "width"))
     with image.file.open("rb") as handle, PILImage.open(handle) as original:
-        original_format = original.format
         original.seek(0)  # an animated GIF is rendered from its first frame
         source = _to_8_bit(original)
     made = []
-    formats = rendition_formats(original_format)
+    formats = rendition_formats(image)
     for width in rendition_widths(source.width):
         height = max(1, round(source.height * width / source.width))
         resized = None

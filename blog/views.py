@@ -39,7 +39,7 @@ class PageMixin:
         return selectors.list_posts()
 
     def get_paginate_by(self, queryset):
-        return chrome.get().settings.posts_per_page
+        return chrome.get(self.request).settings.posts_per_page
 
     def paginate_queryset(self, queryset, page_size):
         # Only plain positive numbers are pages; "last", "0" or "abc" are not found.
@@ -49,7 +49,7 @@ class PageMixin:
         return super().paginate_queryset(queryset, page_size)
 
     def get_meta(self) -> PageMeta:
-        site = chrome.get().settings
+        site = chrome.get(self.request).settings
         title = f"{self.page_title} · {site.title}" if self.page_title else site.title
         return PageMeta(
             title=title,
@@ -78,7 +78,7 @@ class HomeView(PageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            sections=selectors.latest_by_section(chrome.get().sections),
+            sections=selectors.latest_by_section(chrome.get(self.request).sections),
             current_series=selectors.current_series(),
         )
 
@@ -215,7 +215,7 @@ class PostView(DetailView):
 
     def get_context_data(self, **kwargs):
         post = self.object
-        site = chrome.get()
+        site = chrome.get(self.request)
         older, newer = selectors.section_neighbours(post)
         if post.author_id == site.settings.owner_id:
             author_links = site.owner_links
