@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint format check lock clean pygments-css bench
+.PHONY: run test install lint format check lock clean pygments-css bench vnu html-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,23 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The Nu HTML Checker (vnu.jar, needs Java 11+) behind tests/test_html_validity.py, pinned
+# and installed from npm into the git-ignored .tools/; reinstalled when the pin changes.
+VNU_VERSION := 26.9.27
+VNU_STAMP := .tools/vnu-jar-$(VNU_VERSION).stamp
+
+$(VNU_STAMP):
+	@command -v java >/dev/null || { echo "vnu needs Java: apt-get install default-jre-headless" >&2; exit 1; }
+	@# --ignore-scripts: its postinstall would download a JDK; we use the system's Java.
+	npm install --prefix .tools --no-save --no-audit --no-fund --ignore-scripts vnu-jar@$(VNU_VERSION)
+	touch $(VNU_STAMP)
+
+vnu: $(VNU_STAMP)
+
+# Every page of the demo site through the Nu HTML Checker.
+html-check: install vnu
+	$(BIN)/python -m pytest tests/test_html_validity.py $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
@@ -61,4 +78,4 @@ pygments-css: install
 	  echo "}"; } > static/css/pygments.css
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles .tools

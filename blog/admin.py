@@ -3,13 +3,16 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count
 from django.forms.models import BaseInlineFormSet
+from django.template.defaultfilters import pluralize
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from markdownx.models import MarkdownxField
 from markdownx.widgets import AdminMarkdownxWidget
 from taggit.models import Tag as TaggitTag
 
 from . import services
-from .forms import CleanImageField
+from .forms import CleanImageField, LinkForm, LinkFormSet
 from .models import (
     AuthorProfile,
     Image,
@@ -59,12 +62,40 @@ class SectionAdmin(admin.ModelAdmin):
         return obj._post_count
 
 
-class LinkInline(admin.StackedInline):
+class LinkInline(admin.TabularInline):
+    """A post's links, one table row each: a reading list of many links stays short.
+
+    Commentary is a small textarea previewed on demand, and the group heading is picked
+    from the post's headings (see LinkForm), so a typo cannot start a group unnoticed.
+    """
+
     model = Link
+    form = LinkForm
+    formset = LinkFormSet
     extra = 0
     fields = ["position", "group", "title", "url", "commentary"]
     formfield_overrides = FORMFIELD_OVERRIDES
     ordering = ["position", "pk"]
+    classes = ["bytepress-links"]
+
+
+class VisibilityFilter(admin.SimpleListFilter):
+    """Draft, scheduled or published, by the same queryset rules the site uses."""
+
+    title = "status"
+    parameter_name = "visibility"
+
+    def lookups(self, request, model_admin):
+        return [("draft", "Draft"), ("scheduled", "Scheduled"), ("published", "Published")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "draft":
+            return queryset.drafts()
+        if self.value() == "scheduled":
+            return queryset.scheduled()
+        if self.value() == "published":
+            return queryset.published()
+        return queryset
 
 
 @admin.register(Post)
@@ -77,7 +108,12 @@ class PostAdmin(EditorAdmin):
         "published_at",
         "tag_list",
     ]
-    list_filter = ["status", "section", "series", ("tags", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [
+        VisibilityFilter,
+        "section",
+        "series",
+        ("tags", admin.RelatedOnlyFieldListFilter),
+    ]
     list_select_related = ["section", "series"]
     search_fields = ["title", "subtitle", "body", "slug"]
     date_hierarchy = "published_at"
@@ -126,11 +162,21 @@ class PostAdmin(EditorAdmin):
         # tags.all() uses the prefetch; tags.names() would query once per row.
         return join_tags(obj.tags.all())
 
-    @admin.action(description="Publish selected posts", permissions=["change"])
+    @admin.action(description="Publish selected posts now", permissions=["change"])
     def publish(self, request, queryset):
         result = services.publish_posts(queryset.select_related("section", "series"))
         if result.published:
-            self.message_user(request, f"Published {len(result.published)} post(s).")
+            count = len(result.published)
+            self.message_user(
+                request, f"Published {count} post{pluralize(count)}; readers can see them now."
+            )
+        for post, scheduled_for in result.brought_forward.items():
+            when = date_format(timezone.localtime(scheduled_for), "DATETIME_FORMAT")
+            self.message_user(
+                request,
+                f"“{post}” was scheduled for {when}; it is published now instead.",
+                messages.WARNING,
+            )
         for post, errors in result.refused.items():
             self.message_user(
                 request, f"“{post}” was not published: {' '.join(errors)}", messages.ERROR
@@ -139,7 +185,7 @@ class PostAdmin(EditorAdmin):
     @admin.action(description="Unpublish selected posts (back to draft)", permissions=["change"])
     def unpublish(self, request, queryset):
         count = services.unpublish_posts(queryset)
-        self.message_user(request, f"Moved {count} post(s) back to draft.")
+        self.message_user(request, f"Moved {count} post{pluralize(count)} back to draft.")
 
 
 class SeriesPartsFormSet(BaseInlineFormSet):
@@ -167,6 +213,8 @@ class SeriesPartsFormSet(BaseInlineFormSet):
         if any(form.errors for form in self.forms):
             return
         super().clean()
+        if self.instance.pk is None:
+            return  # a series being created has no parts yet
         # Parts not shown in this form keep their numbers; new ones must not clash.
         others = Post.objects.filter(series=self.instance).exclude(
             pk__in=[form.instance.pk for form in self.forms]

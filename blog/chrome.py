@@ -1,16 +1,32 @@
-"""The site chrome every page shows: title, logo, owner and sections, cached.
+"""The site chrome every page shows: title, logo, owner, sections and the social image.
 
-Built with three queries, kept in the cache until a setting, section, author profile or
-profile link changes (see blog.signals), so a reader page usually spends none on it.
+Each request reads one token (``SiteVersion.chrome``, a primary-key lookup) that changes
+whenever a setting, a section, the author profile or a profile link changes (see
+blog.signals). The chrome built for that token is kept in the process, and in the shared
+cache for other processes, so a page usually spends one query on it, and an edit shows
+on the next request in every worker, with or without Redis. The cache is an
+optimisation only: when it fails, the chrome is built from the database and a warning
+is logged.
 """
 
+import hashlib
+import logging
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 
-from .models import Section, SiteSettings
+from .models import Section, SiteSettings, SiteVersion
+from .social import title_card
 
-CACHE_KEY = "bytepress:site-chrome:v1"
+logger = logging.getLogger(__name__)
+
+CACHE_KEY = "bytepress:site-chrome:v2:{token}"
+CACHE_SECONDS = 24 * 60 * 60  # a key is never reused: the expiry only frees memory
+
+# This process's latest chrome, as (token, SiteChrome); replaced whole, never mutated.
+_process_copy: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -18,25 +34,91 @@ class SiteChrome:
     settings: SiteSettings
     sections: list[Section]
     owner_links: list
+    # Storage name and alt text of the image social sites show for pages without a
+    # cover: the settings' social image's card, else a card made from the site title.
+    social_card: str = ""
+    social_card_alt: str = ""
 
 
 def get(request=None) -> SiteChrome:
-    """The chrome, from the cache; kept on ``request`` so a page asks the cache once."""
+    """The chrome for the current token; kept on ``request`` so a page looks it up once."""
+    global _process_copy
     value = getattr(request, "_bytepress_chrome", None)
     if value is not None:
         return value
-    value = cache.get(CACHE_KEY)
-    if value is None:
-        settings = SiteSettings.objects.select_related("owner").filter(pk=1).first()
-        if settings is None:
-            settings = SiteSettings.load()
-        owner_links = list(settings.owner.links.all()) if settings.owner else []
-        value = SiteChrome(settings, list(Section.objects.all()), owner_links)
-        cache.set(CACHE_KEY, value, timeout=None)
+    token = SiteVersion.current_chrome()
+    copy = _process_copy
+    if copy is not None and copy[0] == token:
+        value = copy[1]
+    else:
+        key = CACHE_KEY.format(token=token.hex)
+        value = _cache_get(key)
+        if value is None:
+            value = build()
+            _cache_set(key, value)
+        _process_copy = (token, value)
     if request is not None:
         request._bytepress_chrome = value
     return value
 
 
+def build() -> SiteChrome:
+    # Until the settings are first saved, their defaults apply (a read never writes).
+    settings = SiteSettings.objects.select_related("owner", "social_image").filter(
+        pk=1
+    ).first() or SiteSettings(pk=1)
+    owner_links = list(settings.owner.links.all()) if settings.owner else []
+    card, alt = social_card(settings)
+    return SiteChrome(settings, list(Section.objects.all()), owner_links, card, alt)
+
+
 def invalidate() -> None:
-    cache.delete(CACHE_KEY)
+    """Give the chrome a new token: every process rebuilds it on its next request."""
+    SiteVersion.bump_chrome()
+
+
+def forget_local() -> None:
+    """Drop this process's copy (tests, whose database rollbacks reuse tokens)."""
+    global _process_copy
+    _process_copy = None
+
+
+def _cache_get(key):
+    try:
+        return cache.get(key)
+    except Exception as exc:  # any backend failure: build from the database instead
+        logger.warning("Cache unavailable, building the site chrome uncached: %s", exc)
+        return None
+
+
+def _cache_set(key, value) -> None:
+    try:
+        cache.set(key, value, timeout=CACHE_SECONDS)
+    except Exception as exc:
+        logger.warning("Cache unavailable, the site chrome was not stored: %s", exc)
+
+
+# --- the social card ---------------------------------------------------------------
+
+
+def social_card(settings: SiteSettings) -> tuple[str, str]:
+    """(storage name, alt text) of the image for pages without a cover of their own."""
+    image = settings.social_image
+    if image is not None:
+        card = image.renditions.filter(kind="social").values_list("file", flat=True).first()
+        if card:
+            return card, image.alt
+    return default_card(settings.title, settings.tagline), settings.title
+
+
+def default_card(title: str, tagline: str) -> str:
+    """A 1200x630 card with the site's title, made once per title and tagline."""
+    digest = hashlib.sha256(f"{title}\n{tagline}".encode()).hexdigest()[:12]
+    name = f"site/social-card-{digest}.png"
+    try:
+        if not default_storage.exists(name):
+            name = default_storage.save(name, ContentFile(title_card(title, tagline)))
+    except OSError as exc:
+        logger.warning("Cannot store the default social card %s: %s", name, exc)
+        return ""
+    return name

@@ -1,33 +1,47 @@
 """RSS 2.0, Atom and JSON Feed for the site, each section, each series and each tag.
 
-One base class does the work; the scoped feeds only say which posts and what title.
-Every feed answers conditional GETs (ETag and Last-Modified computed with one aggregate
-query, without rendering the feed), carries full HTML with absolute URLs, and uses the
-post's UUID as its id, so a changed slug never re-announces a post.
+One base class does the work; a scoped feed only says whose posts (its ``scope``), in
+what order and under what title, and each format is a subclass that changes the
+generator. Every feed answers conditional GETs (ETag and Last-Modified computed with
+one aggregate query, without rendering the feed), carries full HTML with absolute URLs,
+and uses the post's UUID as its id, so a changed slug never re-announces a post.
+
+A Feed instance serves every request to its URL, from every thread at once: what
+belongs to one request lives in the FeedRequest that ``get_object`` returns (and that
+``items`` hands to each post), never on ``self``.
 """
 
 import hashlib
+import json
 import mimetypes
 import re
+from dataclasses import dataclass
 from html import unescape
 from urllib.parse import urljoin
 
 from django.contrib.syndication.views import Feed
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Max, Q
-from django.http import JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
-from django.utils.feedgenerator import Atom1Feed, Enclosure, Rss201rev2Feed
+from django.utils.feedgenerator import (
+    Atom1Feed,
+    Enclosure,
+    Rss201rev2Feed,
+    Stylesheet,
+    SyndicationFeed,
+)
 from django.utils.html import escape
 from django.views.decorators.http import condition
 
-from . import chrome, selectors
+from . import chrome, dates, selectors
 from .figures import plain_images
-from .models import Post, Section, Series
+from .models import Post, Section, SiteSettings
 from .seo import absolute_url
 
 CACHE_SECONDS = 300
@@ -54,10 +68,26 @@ def absolutize(html: str, base_url: str) -> str:
     return _SRCSET_ATTR.sub(srcset, html)
 
 
+# --- one request to a feed --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedRequest:
+    """One request to a feed: the request, the site settings, and the subject (the
+    section, series or tag; None for the whole site)."""
+
+    request: HttpRequest
+    site: SiteSettings
+    subject: object = None
+
+    def url(self, path: str) -> str:
+        return absolute_url(self.request, path)
+
+
 # --- what changes a feed ----------------------------------------------------------------
 
 
-def feed_state(request, posts) -> dict:
+def feed_state(feed: FeedRequest, posts) -> dict:
     """The validators of a feed over ``posts``, from one aggregate query.
 
     Last-Modified is the latest of: an edit to a post that has gone live (published, or
@@ -67,9 +97,6 @@ def feed_state(request, posts) -> dict:
     the number of published posts (a deleted post changes it) and the site settings the
     feed shows.
     """
-    cached = getattr(request, "_bytepress_feed_state", None)
-    if cached is not None:
-        return cached
     published = Q(pk__in=Post.objects.published())
     state = posts.aggregate(
         edited=Max("updated_at", filter=Q(published_at__lte=timezone.now())),
@@ -77,10 +104,10 @@ def feed_state(request, posts) -> dict:
         count=Count("pk", filter=published),
     )
     moments = [m for m in (state["edited"], state["went_live"]) if m is not None]
-    site = chrome.get(request).settings
+    site = feed.site
     fingerprint = "|".join(
         [
-            request.path,
+            feed.request.path,
             *(m.isoformat() for m in moments),
             str(state["count"]),
             site.title,
@@ -89,42 +116,35 @@ def feed_state(request, posts) -> dict:
             str(site.owner_id),
         ]
     )
-    result = {
+    return {
         "last_modified": max(moments) if moments else None,
         "etag": hashlib.sha256(fingerprint.encode()).hexdigest()[:32],
     }
-    request._bytepress_feed_state = result
-    return result
 
 
-def conditional(scope):
-    """Conditional GET for a feed view whose posts are ``scope(request, **kwargs)``."""
-
-    def etag(request, *args, **kwargs):
-        return feed_state(request, scope(request, **kwargs))["etag"]
-
-    def last_modified(request, *args, **kwargs):
-        return feed_state(request, scope(request, **kwargs))["last_modified"]
-
-    def decorator(view):
-        conditional_view = condition(etag_func=etag, last_modified_func=last_modified)(view)
-
-        def wrapped(request, *args, **kwargs):
-            response = conditional_view(request, *args, **kwargs)
-            if response.status_code in (200, 304):
-                patch_cache_control(response, public=True, max_age=CACHE_SECONDS)
-            return response
-
-        return wrapped
-
-    return decorator
-
-
-# --- RSS and Atom -----------------------------------------------------------------------
+# --- the three formats ------------------------------------------------------------------
+# Feeds hand every generator the same plain-text descriptions; each one writes them the
+# way its format reads them.
 
 
 class ContentRss(Rss201rev2Feed):
-    """RSS 2.0 with the full post in <content:encoded> beside the short <description>."""
+    """RSS 2.0 with the full post in <content:encoded> beside the short <description>.
+
+    RSS readers take <description> as HTML, so the plain text goes in HTML-escaped: a
+    post about "the <script> element" keeps its words, and no markup reaches a reader.
+    """
+
+    # Chromium shows application/rss+xml as raw text and applies no stylesheet to it;
+    # application/xml gets the CSS. Feed readers go by the content, not the type.
+    content_type = "application/xml; charset=utf-8"
+
+    def __init__(self, title, link, description, **kwargs):
+        super().__init__(title, link, escape(description), **kwargs)
+
+    def add_item(self, title, link, description, **kwargs):
+        super().add_item(
+            title, link, None if description is None else escape(description), **kwargs
+        )
 
     def rss_attributes(self):
         return {
@@ -138,77 +158,153 @@ class ContentRss(Rss201rev2Feed):
 
 
 class ContentAtom(Atom1Feed):
-    """Atom with the full post in <content type="html"> beside the <summary>."""
+    """Atom with the full post in <content type="html"> beside a plain-text <summary>."""
 
     def add_item_elements(self, handler, item):
-        super().add_item_elements(handler, item)
+        # Atom1Feed would label the summary type="html", and readers would parse it.
+        super().add_item_elements(handler, {**item, "description": None})
+        if item["description"]:
+            handler.addQuickElement("summary", item["description"], {"type": "text"})
         handler.addQuickElement("content", item["content_html"], {"type": "html"})
 
-
-def _scope_site(request, **kwargs):
-    return Post.objects.all()
-
-
-def _scope_section(request, section):
-    return Post.objects.filter(section__slug=section)
+    def latest_post_date(self):
+        # The feed's <updated>; for a feed without entries Django uses now(), to the µs.
+        return dates.to_second(super().latest_post_date())
 
 
-def _scope_series(request, slug):
-    return Post.objects.filter(series__slug=slug)
+class JsonFeed(SyndicationFeed):
+    """JSON Feed 1.1, with 1.0's ``author`` beside ``authors`` for readers of 1.0."""
+
+    content_type = "application/feed+json; charset=utf-8"
+
+    def write(self, outfile, encoding):
+        outfile.write(json.dumps(self.document(), ensure_ascii=False, indent=1))
+
+    def document(self) -> dict:
+        feed = self.feed
+        data = {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": feed["title"],
+            "home_page_url": feed["link"],
+            "feed_url": feed["feed_url"],
+            "description": feed["description"],
+            "language": feed["language"],
+            **_json_authors(feed["author_name"]),
+            "items": [self.json_item(item) for item in self.items],
+        }
+        if feed.get("icon"):
+            data["icon"] = feed["icon"]
+        return data
+
+    def json_item(self, item) -> dict:
+        data = {
+            "id": item["unique_id"],
+            "url": item["link"],
+            "title": item["title"],
+            "content_html": item["content_html"],
+            "summary": item["description"],  # plain text, as the spec defines it
+            "date_published": dates.iso(item["pubdate"]),
+            "date_modified": dates.iso(item["updateddate"]),
+            **_json_authors(item["author_name"]),
+            "tags": item["categories"] or [],
+        }
+        for enclosure in item["enclosures"][:1]:
+            data["image"] = enclosure.url
+            data["attachments"] = [
+                {
+                    "url": enclosure.url,
+                    "mime_type": enclosure.mime_type,
+                    "size_in_bytes": int(enclosure.length),
+                }
+            ]
+        return data
 
 
-def _scope_tag(request, slug):
-    return Post.objects.filter(tags__slug=slug)
+def _json_authors(name: str | None) -> dict:
+    return {"authors": [{"name": name}], "author": {"name": name}} if name else {}
+
+
+# --- the feeds --------------------------------------------------------------------------
 
 
 class PostFeed(Feed):
     """The whole site's posts, newest first, as RSS 2.0."""
 
     feed_type = ContentRss
-    scope = staticmethod(_scope_site)
+    ordering = ("-published_at", "-pk")
 
     def __call__(self, request, *args, **kwargs):
-        view = conditional(self.scope)(super().__call__)
-        return view(request, *args, **kwargs)
+        try:
+            feed = self.get_object(request, *args, **kwargs)
+        except ObjectDoesNotExist:
+            raise Http404("No such feed.") from None
+        # The subject is looked up first: an unknown or private one is a 404, never a 304.
+        state = feed_state(feed, self.scope(feed.subject))
+        view = condition(
+            etag_func=lambda request: state["etag"],
+            last_modified_func=lambda request: state["last_modified"],
+        )(lambda request: self.render(feed))
+        response = view(request)
+        if response.status_code in (200, 304):
+            patch_cache_control(response, public=True, max_age=CACHE_SECONDS)
+        return response
 
-    def get_object(self, request, *args, **kwargs):
-        self.request = request
-        self.site = chrome.get(request).settings
+    def render(self, feed: FeedRequest) -> HttpResponse:
+        generator = self.get_feed(feed, feed.request)
+        response = HttpResponse(content_type=generator.content_type)
+        generator.write(response, "utf-8")
+        return response
+
+    def get_object(self, request, *args, **kwargs) -> FeedRequest:
+        return FeedRequest(request, chrome.get(request).settings, self.get_subject(**kwargs))
+
+    def get_subject(self, **kwargs):
         return None
 
-    def stylesheets(self, obj):
-        return [static("feeds/rss.xsl")] if self.feed_type is ContentRss else []
+    def scope(self, subject):
+        """The subject's posts in any state: the feed shows the published ones, and its
+        validators also see one being taken down."""
+        return Post.objects.all()
 
-    def title(self, obj):
-        return self.site.title
+    def stylesheets(self, feed):
+        if issubclass(self.feed_type, ContentRss):
+            return [Stylesheet(static("feeds/rss.css"), mimetype="text/css")]
+        return []
 
-    def description(self, obj):
-        return self.site.tagline or self.site.title
+    def title(self, feed):
+        return feed.site.title
 
-    def subtitle(self, obj):
-        return self.description(obj)
+    def description(self, feed):
+        return feed.site.tagline or feed.site.title
 
-    def page_path(self, obj):
-        return reverse("blog:home")
+    def subtitle(self, feed):
+        return self.description(feed)
 
-    def link(self, obj):
-        return absolute_url(self.request, self.page_path(obj))
+    def link(self, feed):
+        subject = feed.subject
+        return feed.url(subject.get_absolute_url() if subject else reverse("blog:home"))
 
-    def feed_url(self, obj):
-        return absolute_url(self.request, self.request.path)
+    def feed_url(self, feed):
+        return feed.url(feed.request.path)
 
-    def author_name(self, obj):
-        return self.site.owner.display_name if self.site.owner else None
+    def author_name(self, feed):
+        return feed.site.owner.display_name if feed.site.owner else None
 
-    def posts(self, obj):
-        return Post.objects.published().order_by("-published_at", "-pk")
+    def feed_extra_kwargs(self, feed):
+        return {"icon": feed.url(feed.site.logo.url) if feed.site.logo else None}
 
-    def items(self, obj):
-        return (
-            self.posts(obj)
+    def items(self, feed):
+        posts = list(
+            self.scope(feed.subject)
+            .published()
+            .order_by(*self.ordering)
             .select_related("section", "author", "cover")
-            .prefetch_related("tags", "links")[: self.site.feed_length]
+            .prefetch_related("tags", "links")[: feed.site.feed_length]
         )
+        for post in posts:
+            # The item methods below get only the post; these objects are this request's.
+            post.feed_request = feed
+        return posts
 
     def item_title(self, post):
         return post.title
@@ -217,7 +313,7 @@ class PostFeed(Feed):
         return post.summary
 
     def item_link(self, post):
-        return absolute_url(self.request, post.get_absolute_url())
+        return post.feed_request.url(post.get_absolute_url())
 
     def item_guid(self, post):
         return f"urn:uuid:{post.uuid}"
@@ -228,20 +324,20 @@ class PostFeed(Feed):
         return post.author.display_name
 
     def item_pubdate(self, post):
-        return post.published_at
+        return dates.to_second(post.published_at)
 
     def item_updateddate(self, post):
-        return max(post.updated_at, post.published_at)
+        return dates.to_second(max(post.updated_at, post.published_at))
 
     def item_categories(self, post):
         return [tag.name for tag in post.tags.all()]
 
     def item_enclosures(self, post):
-        enclosure = cover_enclosure(self.request, post)
+        enclosure = cover_enclosure(post.feed_request.request, post)
         return [Enclosure(**enclosure)] if enclosure else []
 
     def item_extra_kwargs(self, post):
-        return {"content_html": item_html(self.request, post)}
+        return {"content_html": item_html(post.feed_request.request, post)}
 
 
 def cover_enclosure(request, post) -> dict | None:
@@ -266,6 +362,56 @@ def item_html(request, post) -> str:
     return absolutize(html, absolute_url(request, post.get_absolute_url()))
 
 
+class SectionFeed(PostFeed):
+    def get_subject(self, section):
+        return get_object_or_404(Section, slug=section)
+
+    def scope(self, section):
+        return Post.objects.filter(section=section)
+
+    def title(self, feed):
+        return f"{feed.subject.name} · {feed.site.title}"
+
+    def description(self, feed):
+        return feed.subject.description or self.title(feed)
+
+
+class SeriesFeed(PostFeed):
+    """A series in reading order, part 1 first."""
+
+    ordering = ("series_position",)
+
+    def get_subject(self, slug):
+        return get_object_or_404(selectors.public_series(), slug=slug)
+
+    def scope(self, series):
+        return Post.objects.filter(series=series)
+
+    def title(self, feed):
+        return f"{feed.subject.title} · {feed.site.title}"
+
+    def description(self, feed):
+        return f"The parts of “{feed.subject.title}”, in order."
+
+
+class TagFeed(PostFeed):
+    def get_subject(self, slug):
+        # A tag only drafts carry is not public yet, nor is its name.
+        return get_object_or_404(selectors.tags_with_counts(), slug=slug)
+
+    def scope(self, tag):
+        return Post.objects.filter(tags=tag)
+
+    def title(self, feed):
+        return f"Posts tagged “{feed.subject.name}” · {feed.site.title}"
+
+    def description(self, feed):
+        return self.title(feed)
+
+
+# One class per scope and format: the format only changes the generator.
+
+
 class SiteFeed(PostFeed):
     pass
 
@@ -274,128 +420,29 @@ class SiteAtomFeed(PostFeed):
     feed_type = ContentAtom
 
 
-class SectionFeed(PostFeed):
-    scope = staticmethod(_scope_section)
-
-    def get_object(self, request, section):
-        super().get_object(request)
-        return get_object_or_404(Section, slug=section)
-
-    def title(self, section):
-        return f"{section.name} · {self.site.title}"
-
-    def description(self, section):
-        return section.description or self.title(section)
-
-    def page_path(self, section):
-        return section.get_absolute_url()
-
-    def posts(self, section):
-        return super().posts(section).filter(section=section)
+class SiteJsonFeed(PostFeed):
+    feed_type = JsonFeed
 
 
 class SectionAtomFeed(SectionFeed):
     feed_type = ContentAtom
 
 
-class SeriesFeed(PostFeed):
-    """A series in reading order, part 1 first."""
-
-    scope = staticmethod(_scope_series)
-
-    def get_object(self, request, slug):
-        super().get_object(request)
-        return get_object_or_404(Series, slug=slug)
-
-    def title(self, series):
-        return f"{series.title} · {self.site.title}"
-
-    def description(self, series):
-        return f"The parts of “{series.title}”, in order."
-
-    def page_path(self, series):
-        return series.get_absolute_url()
-
-    def posts(self, series):
-        return Post.objects.published().filter(series=series).order_by("series_position")
+class SectionJsonFeed(SectionFeed):
+    feed_type = JsonFeed
 
 
 class SeriesAtomFeed(SeriesFeed):
     feed_type = ContentAtom
 
 
-class TagFeed(PostFeed):
-    scope = staticmethod(_scope_tag)
-
-    def get_object(self, request, slug):
-        super().get_object(request)
-        # A tag only drafts carry is not public yet, nor is its name.
-        return get_object_or_404(selectors.tags_with_counts(), slug=slug)
-
-    def title(self, tag):
-        return f"Posts tagged “{tag.name}” · {self.site.title}"
-
-    def description(self, tag):
-        return self.title(tag)
-
-    def page_path(self, tag):
-        return tag.get_absolute_url()
-
-    def posts(self, tag):
-        return super().posts(tag).filter(tags=tag)
+class SeriesJsonFeed(SeriesFeed):
+    feed_type = JsonFeed
 
 
 class TagAtomFeed(TagFeed):
     feed_type = ContentAtom
 
 
-# --- JSON Feed 1.1 ----------------------------------------------------------------------
-
-
-@conditional(_scope_site)
-def site_json_feed(request):
-    feed = SiteFeed()
-    feed.get_object(request)
-    site = feed.site
-    posts = feed.items(None)
-    data = {
-        "version": "https://jsonfeed.org/version/1.1",
-        "title": site.title,
-        "home_page_url": feed.link(None),
-        "feed_url": feed.feed_url(None),
-        "description": feed.description(None),
-        "language": "en",
-        "items": [_json_item(request, post) for post in posts],
-    }
-    if site.owner:
-        data["authors"] = [{"name": site.owner.display_name}]
-    if site.logo:
-        data["icon"] = absolute_url(request, site.logo.url)
-    response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 1})
-    response["Content-Type"] = "application/feed+json; charset=utf-8"
-    return response
-
-
-def _json_item(request, post) -> dict:
-    item = {
-        "id": f"urn:uuid:{post.uuid}",
-        "url": absolute_url(request, post.get_absolute_url()),
-        "title": post.title,
-        "content_html": item_html(request, post),
-        "summary": post.summary,
-        "date_published": post.published_at.isoformat(),
-        "date_modified": max(post.updated_at, post.published_at).isoformat(),
-        "authors": [{"name": post.author.display_name}],
-        "tags": [tag.name for tag in post.tags.all()],
-    }
-    enclosure = cover_enclosure(request, post)
-    if enclosure:
-        item["image"] = enclosure["url"]
-        item["attachments"] = [
-            {
-                "url": enclosure["url"],
-                "mime_type": enclosure["mime_type"],
-                "size_in_bytes": int(enclosure["length"]),
-            }
-        ]
-    return item
+class TagJsonFeed(TagFeed):
+    feed_type = JsonFeed

@@ -8,13 +8,14 @@ Feeds turn the picture back into one plain <img> (see ``plain_images``).
 """
 
 import re
+from dataclasses import dataclass, field
 from html import unescape
 
 from django.core.files.storage import default_storage
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from .markdown import HTML_ATTRIBUTE
+from .markdown import ALT_PLACEHOLDER, HTML_ATTRIBUTE
 from .models import Image
 from .renditions import original_format
 
@@ -29,7 +30,6 @@ SIZES = "(min-width: 48rem) 45rem, calc(100vw - 2.5rem)"
 FEED_WIDTH = 960
 _PICTURE = re.compile(r"<picture>(.*?)</picture>", re.S)
 _FALLBACK_IMG = re.compile(r"<img\b[^>]*>", re.S)
-_SRCSET = re.compile(r'\s(?:srcset|sizes)="[^"]*"')
 
 
 def _storage_base() -> str:
@@ -86,12 +86,14 @@ def picture(
     img_src = _pick(fallback, FEED_WIDTH).file.url if fallback else image.file.url
     srcset = ", ".join(f"{r.file.url} {r.width}w" for r in fallback)
     img = format_html(
-        '<img src="{}"{} alt="{}" width="{}" height="{}"{} decoding="async">',
+        '<img src="{}"{} alt="{}"{}{} decoding="async">',
         img_src,
         format_html(' srcset="{}" sizes="{}"', srcset, SIZES) if srcset else "",
         "" if image.decorative else alt,
-        image.width,
-        image.height,
+        # Unknown only for an old row whose file is unreadable (see LibraryImageField).
+        format_html(' width="{}" height="{}"', image.width, image.height)
+        if image.width and image.height
+        else "",
         mark_safe(' loading="lazy"') if lazy else "",
     )
     credit = format_html(' <small class="credit">{}</small>', image.credit) if image.credit else ""
@@ -119,13 +121,31 @@ def _pick(renditions, width):
     return min(wide_enough, key=lambda r: r.width) if wide_enough else renditions[-1]
 
 
-def enrich(html: str) -> tuple[str, list[Image]]:
-    """Rewrite figures of library images into responsive pictures; also return the
-    library images used."""
+@dataclass(frozen=True)
+class Enriched:
+    html: str
+    images: list[Image]  # the library images the body shows
+    # Alt text typed in the Markdown, by image id, for library images that have none.
+    missing_alt: dict[int, str] = field(default_factory=dict)
+
+
+def typed_alt(attrs: dict) -> str:
+    """The alt text the author typed, unless it is empty or the upload placeholder."""
+    alt = attrs.get("alt", "").strip()
+    return "" if alt == ALT_PLACEHOLDER else alt
+
+
+def enrich(html: str) -> Enriched:
+    """Rewrite figures of library images into responsive pictures.
+
+    The alt text typed in the Markdown wins for this post; the library's is used where
+    none was typed (or only the placeholder).
+    """
     images = library_images(html)
     if not images:
-        return html, []
+        return Enriched(html, [])
     first = True
+    missing_alt = {}
 
     def replace(match):
         nonlocal first
@@ -134,23 +154,57 @@ def enrich(html: str) -> tuple[str, list[Image]]:
         if image is None:
             return match.group(0)
         typed_caption = unescape(match.group(2) or "")
+        alt = typed_alt(attrs)
+        if alt and not image.alt.strip() and not image.decorative:
+            missing_alt.setdefault(image.pk, alt)
         markup = picture(
             image,
-            alt=image.alt or attrs.get("alt", ""),
+            alt=alt or image.alt,
             caption=image.caption or typed_caption,
             lazy=not first,  # the first image is likely above the fold
         )
         first = False
         return markup
 
-    return _FIGURE.sub(replace, html), list(images.values())
+    html = _FIGURE.sub(replace, html)
+    return Enriched(html, list(images.values()), missing_alt)
 
 
 def plain_images(html: str) -> str:
-    """For feeds: each <picture> becomes its fallback <img>, without srcset or sizes."""
+    """For feeds: each <picture> becomes its fallback <img>, without srcset or sizes.
+
+    Its width and height become those of the rendition its src names (the width from
+    that URL's srcset descriptor, the height rounded as blog.renditions rounds it), not
+    the original's: a reader sizing the box from them would otherwise stretch the file.
+    """
 
     def replace(match):
         img = _FALLBACK_IMG.search(match.group(1))
-        return _SRCSET.sub("", img.group(0)) if img else ""
+        if img is None:
+            return ""
+        attrs = {name: unescape(value) for name, value in HTML_ATTRIBUTE.findall(img.group(0))}
+        widths = _srcset_widths(attrs.pop("srcset", ""))
+        attrs.pop("sizes", None)
+        width = widths.get(attrs.get("src", ""))
+        if width and attrs.get("width", "").isdigit() and attrs.get("height", "").isdigit():
+            attrs["height"] = str(_scaled_height(int(attrs["width"]), int(attrs["height"]), width))
+            attrs["width"] = str(width)
+        return format_html("<img{}>", format_html_join("", ' {}="{}"', attrs.items()))
 
     return _PICTURE.sub(replace, html)
+
+
+def _srcset_widths(srcset: str) -> dict[str, int]:
+    """{URL: width} from a srcset of width descriptors ("a.jpg 480w, b.jpg 960w")."""
+    widths = {}
+    for candidate in srcset.split(","):
+        url, _, descriptor = candidate.strip().partition(" ")
+        descriptor = descriptor.strip()
+        if descriptor.endswith("w") and descriptor[:-1].isdigit():
+            widths[url] = int(descriptor[:-1])
+    return widths
+
+
+def _scaled_height(width: int, height: int, new_width: int) -> int:
+    # The rounding of blog.renditions.ensure_renditions, so the numbers match the file.
+    return max(1, round(height * new_width / width))

@@ -1,7 +1,16 @@
+import json
+
 from django import forms
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import models
+from django.forms.models import BaseInlineFormSet
+from django.forms.utils import flatatt
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from .images import ImageRejected, clean_image
+from .models import Link
 
 
 class CleanImageField(forms.ImageField):
@@ -25,3 +34,226 @@ class CleanImageField(forms.ImageField):
         )
         cleaned.image = getattr(upload, "image", None)
         return cleaned
+
+
+# --- the Link inline: compact rows ------------------------------------------------------
+
+
+def _heading_key(heading: str) -> str:
+    # What a reader sees as "the same heading": case, spaces and punctuation aside.
+    return "".join(ch for ch in heading.casefold() if ch.isalnum())
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Edits (insert, delete, substitute, swap two neighbours) that turn ``a`` into ``b``."""
+    previous2, previous = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if previous2 is not None and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, previous2[j - 2] + 1)
+            current.append(cost)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def similar_heading(heading: str, headings) -> str | None:
+    """The first of ``headings`` that ``heading`` probably misspells, else None.
+
+    Two headings are alike when they are equal once case, spaces and punctuation are
+    ignored, or within one edit (two for headings of eight characters or more). Headings
+    of three characters or fewer are only compared the first way: "Go" is not a typo of
+    "Io".
+    """
+    key = _heading_key(heading)
+    if not key:
+        return None
+    for existing in headings:
+        if existing == heading:
+            continue
+        other = _heading_key(existing)
+        if other == key:
+            return existing
+        shorter = min(len(key), len(other))
+        allowed = 0 if shorter <= 3 else 1 if shorter < 8 else 2
+        close_in_length = abs(len(key) - len(other)) <= allowed
+        if allowed and close_in_length and _edit_distance(key, other) <= allowed:
+            return existing
+    return None
+
+
+class GroupPicker(forms.Widget):
+    """A link's group heading: none, one of the post's headings, or a new one.
+
+    Posts ``<name>`` (the heading picked in a select; "" for none) and ``<name>_new`` (a
+    heading typed in; it wins). Without JavaScript both controls show; editor.js shows
+    the text box only once "New heading…" is picked, and offers the headings typed in
+    other rows. After a near-duplicate refusal, a ``<name>_confirm`` box lets the author
+    keep the new heading.
+    """
+
+    NEW = "_new"
+    CONFIRM = "_confirm"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.groups = []  # set per form: the post's headings in order of first use
+        self.confirm = ""  # set per form: a refused heading the author may confirm
+
+    def value_from_datadict(self, data, files, name):
+        return (data.get(name + self.NEW) or "").strip() or data.get(name, "")
+
+    def value_omitted_from_data(self, data, files, name):
+        return name not in data and name + self.NEW not in data
+
+    def render(self, name, value, attrs=None, renderer=None):
+        value = value or ""
+        # Two controls share one column heading: each says what it is.
+        attrs = self.build_attrs({"aria-label": "Group heading", **self.attrs}, attrs)
+        is_new = bool(value) and value not in self.groups
+        options = format_html_join(
+            "",
+            "<option{}>{}</option>",
+            ((flatatt({"value": g, "selected": g == value}), g) for g in self.groups),
+        )
+        confirm = ""
+        if self.confirm:
+            confirm = format_html(
+                '<label class="bytepress-group-confirm"><input type="checkbox" name="{}" '
+                'value="{}"> Start the new group “{}” anyway</label>',
+                name + self.CONFIRM,
+                self.confirm,
+                self.confirm,
+            )
+        return format_html(
+            '<div class="bytepress-group-picker{}" data-groups="{}">'
+            '<select name="{}"{}>'
+            '<option value=""{}>No heading</option>{}'
+            '<option value="" data-new{}>New heading…</option>'
+            "</select>"
+            '<input type="text" name="{}" id="{}" value="{}" maxlength="{}"'
+            ' class="bytepress-group-new" placeholder="New heading" aria-label="New heading">'
+            "{}</div>",
+            " is-new" if is_new else "",
+            json.dumps(self.groups),
+            name,
+            flatatt(attrs),
+            flatatt({"selected": not value}),
+            options,
+            flatatt({"selected": is_new}),
+            name + self.NEW,
+            attrs.get("id", "") + self.NEW,
+            value if is_new else "",
+            Link._meta.get_field("group").max_length,
+            confirm,
+        )
+
+
+class CommentaryWidget(forms.Textarea):
+    """A link's Markdown commentary: a small textarea, previewed on demand (editor.js)."""
+
+    def __init__(self, attrs=None):
+        defaults = {"rows": 3, "class": "bytepress-commentary", "aria-label": "Commentary"}
+        super().__init__({**defaults, **(attrs or {})})
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return format_html(
+            '<div class="bytepress-commentary-field">{}'
+            '<button type="button" class="button bytepress-preview-button" data-url="{}" hidden>'
+            "Preview</button>"
+            '<div class="bytepress-commentary-preview" aria-live="polite" hidden></div></div>',
+            super().render(name, value, attrs, renderer),
+            reverse("markdownx_markdownify"),
+        )
+
+
+def _link_formfield(db_field, **kwargs):
+    # As the admin's FORMFIELD_OVERRIDES: a URL typed without a scheme means https.
+    if isinstance(db_field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return db_field.formfield(**kwargs)
+
+
+class LinkForm(forms.ModelForm):
+    """A row of a post's links, short enough that a reading list fits on a screen or two.
+
+    A heading that is new to the post and close to one it already has ("storage",
+    "Storgae" beside "Storage") is refused with the likely meant heading, unless the
+    author confirms it: a silent typo would start a group of its own on the page.
+    """
+
+    class Meta:
+        model = Link
+        fields = ["position", "group", "title", "url", "commentary"]
+        # markdownx's form field forces its own live-preview widget; a plain one is wanted.
+        field_classes = {"commentary": forms.CharField}
+        widgets = {
+            "group": GroupPicker,
+            # Not the admin's URL widget: its "Currently: <link>" line doubles the row.
+            "url": forms.URLInput(attrs={"class": "vURLField"}),
+            "commentary": CommentaryWidget,
+        }
+        formfield_callback = _link_formfield
+
+    def __init__(self, *args, groups=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.groups = list(groups)
+        self.fields["group"].widget.groups = self.groups
+
+    def clean_group(self):
+        heading = self.cleaned_data["group"]
+        name = self.add_prefix("group")
+        picked = (self.data.get(name) or "").strip()
+        typed = (self.data.get(name + GroupPicker.NEW) or "").strip()
+        if typed and picked and typed != picked:
+            raise ValidationError("Pick a heading or type a new one, not both.")
+        if heading and heading not in self.groups:
+            self.refuse_near_duplicate(heading, self.groups)
+        return heading
+
+    def refuse_near_duplicate(self, heading, headings):
+        """Raise if ``heading`` looks like a misspelling of one of ``headings``."""
+        similar = similar_heading(heading, headings)
+        confirmed = self.data.get(self.add_prefix("group") + GroupPicker.CONFIRM) == heading
+        if similar is None or confirmed:
+            return
+        self.fields["group"].widget.confirm = heading
+        raise ValidationError(
+            "Did you mean “%(similar)s”? Pick it from the list, or confirm that “%(heading)s”"
+            " starts a new group.",
+            code="similar_heading",
+            params={"similar": similar, "heading": heading},
+        )
+
+
+class LinkFormSet(BaseInlineFormSet):
+    """A post's links; every row is offered the headings the post already uses."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.groups = []
+        if self.instance.pk is not None:
+            used = self.instance.links.order_by("position", "pk").values_list("group", flat=True)
+            self.groups = list(dict.fromkeys(g for g in used if g))
+
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "groups": self.groups}
+
+    def clean(self):
+        super().clean()
+        # Two rows may each type a new heading in one submission: those are compared
+        # with each other too (the post's own headings were checked by each form).
+        introduced = []
+        for form in self.forms:
+            heading = getattr(form, "cleaned_data", {}).get("group")
+            if not heading or heading in self.groups or heading in introduced:
+                continue
+            if self.can_delete and self._should_delete_form(form):
+                continue
+            try:
+                form.refuse_near_duplicate(heading, introduced)
+            except ValidationError as error:
+                form.add_error("group", error)
+                continue
+            introduced.append(heading)

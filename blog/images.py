@@ -177,7 +177,22 @@ def add_to_library(upload, **fields):
     from .models import Image  # models import this module
 
     cleaned = clean_image(upload)
+    fields.setdefault("title", original_name(upload))
     image = Image(**fields)
+    # The size is stored now, from the cleaned bytes: a row without it makes Django
+    # open the file (one storage read, or a 500 if it is gone) whenever it is loaded.
+    image.width, image.height = _size(cleaned.content)
     image.file.save(f"{uuid.uuid4().hex}.{cleaned.extension}", ContentFile(cleaned.content))
     image.refresh_from_db()
     return image
+
+
+def original_name(upload) -> str:
+    """The uploaded file's own name, without folders, for the library's title."""
+    name = (getattr(upload, "name", "") or "").replace("\\", "/").rsplit("/", 1)[-1]
+    return name[:255]
+
+
+def _size(content: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(content)) as decoded:  # reads the header only
+        return decoded.size

@@ -6,7 +6,8 @@ exactly what readers will get. Pages never render Markdown per request.
 
 Rendering is two steps: Python-Markdown (fenced code with Pygments classes, tables,
 footnotes, heading anchors) and then nh3 with an explicit allow-list, because Markdown
-passes raw HTML through untouched.
+passes raw HTML through untouched. Raw HTML that nh3 would drop is escaped on the way,
+so the author sees it as text instead of losing it and whatever follows it.
 """
 
 import functools
@@ -21,6 +22,8 @@ import markdown
 import nh3
 from markdown.extensions import Extension
 from markdown.extensions.toc import slugify_unicode
+from markdown.inlinepatterns import HTML_RE, HtmlInlineProcessor
+from markdown.preprocessors import HtmlBlockPreprocessor
 from markdown.treeprocessors import Treeprocessor
 
 ALLOWED_TAGS = frozenset(
@@ -99,8 +102,130 @@ class _StructureExtension(Extension):
         md.treeprocessors.register(_StructureTreeprocessor(md), "bytepress-structure", 15)
 
 
+_HTML_SPACE = "\t\n\f\r "
+# A tag name, as long as the longest allowed one at most (a longer one is not allowed
+# anyway, and reading it to its end each time could take quadratic time).
+_LONGEST_NAME = max(map(len, ALLOWED_TAGS))
+_TAG_OPEN = re.compile(rf"</?([A-Za-z][^\t\n\f\r />]{{0,{_LONGEST_NAME - 1}}})(?![^\t\n\f\r />])")
+_COMMENT_END = re.compile(r"--!?>")
+
+
+def _tag_end(html: str, start: int) -> int | None:
+    """Where a tag whose name ends at ``start`` ends, read as the HTML tokenizer reads it
+    (the WHATWG attribute states, as html5ever behind nh3 implements them): the index
+    after its ``>``, or None if the text ends first. Quotes only count right after ``=``.
+    """
+    i, length = start, len(html)
+    while True:
+        while i < length and html[i] in _HTML_SPACE + "/":
+            i += 1
+        if i == length:
+            return None
+        if html[i] == ">":
+            return i + 1
+        i += 1  # an attribute name; its first character may even be "="
+        while i < length and html[i] not in _HTML_SPACE + "/>=":
+            i += 1
+        while i < length and html[i] in _HTML_SPACE:
+            i += 1
+        if i < length and html[i] == "=":
+            i += 1
+            while i < length and html[i] in _HTML_SPACE:
+                i += 1
+            if i < length and html[i] in "\"'":
+                close = html.find(html[i], i + 1)
+                if close == -1:
+                    return None
+                i = close + 1
+            else:
+                while i < length and html[i] not in _HTML_SPACE + ">":
+                    i += 1
+
+
+def _comment_end(html: str, start: int) -> int | None:
+    """Where the comment opening with ``<!--`` at ``start`` ends for the HTML tokenizer."""
+    body = start + 4
+    if html.startswith(">", body):  # "<!-->"
+        return body + 1
+    if html.startswith("->", body):  # "<!--->"
+        return body + 2
+    end = _COMMENT_END.search(html, body)
+    return end.end() if end else None
+
+
+def escape_unkept_markup(html: str) -> str:
+    """Raw HTML with every ``<`` escaped except those opening an allowed tag or a closed
+    comment, which are left for nh3 to keep or strip.
+
+    The parser behind nh3 reads everything after an unclosed ``<textarea>``, ``<title>``,
+    ``<style>``, ``<plaintext>``, ``<!--`` … as that element's content, and nh3 then drops
+    it: the rest of the post vanished without a word. Escaped, such markup shows as the
+    text the author typed, and nothing after it is lost. Nothing new can run either: the
+    result still goes through nh3, and escaped markup is only text.
+    """
+    out = []
+    position = 0
+    while (start := html.find("<", position)) != -1:
+        out.append(html[position:start])
+        position = start + 1
+        if html.startswith("<!--", start):
+            end = _comment_end(html, start)
+        elif (tag := _TAG_OPEN.match(html, start)) and _is_allowed(tag.group(1)):
+            end = _tag_end(html, tag.end())
+        else:
+            out.append("&lt;")
+            continue
+        if end is None:
+            # A comment or tag that never closes would take in all that follows: show
+            # all of it as text (scanning on from each "<" could also take quadratic time).
+            out.append(html[start:].replace("<", "&lt;"))
+            return "".join(out)
+        out.append(html[start:end])
+        position = end
+    out.append(html[position:])
+    return "".join(out)
+
+
+def _is_allowed(name: str) -> bool:
+    # ASCII only: the tokenizer lowercases A-Z and nothing else.
+    return name.isascii() and name.lower() in ALLOWED_TAGS
+
+
+class _RawHtmlBlockPreprocessor(HtmlBlockPreprocessor):
+    def run(self, lines):
+        stash = self.md.htmlStash.rawHtmlBlocks
+        first = len(stash)
+        lines = super().run(lines)
+        # All this step stashes is the author's raw HTML; code blocks, which the stash
+        # also holds, are put there by other steps and stay as they are.
+        stash[first:] = [escape_unkept_markup(html) for html in stash[first:]]
+        return lines
+
+
+class _RawHtmlInlineProcessor(HtmlInlineProcessor):
+    def handleMatch(self, m, data):
+        placeholder, start, end = super().handleMatch(m, data)
+        stash = self.md.htmlStash.rawHtmlBlocks
+        stash[-1] = escape_unkept_markup(stash[-1])
+        return placeholder, start, end
+
+
+class _RawHtmlExtension(Extension):
+    """Raw HTML that the sanitiser would drop is shown as text instead (see
+    ``escape_unkept_markup``)."""
+
+    def extendMarkdown(self, md):
+        # Same names and priorities as the processors they replace.
+        md.preprocessors.register(_RawHtmlBlockPreprocessor(md), "html_block", 20)
+        md.inlinePatterns.register(_RawHtmlInlineProcessor(HTML_RE, md), "html", 90)
+        # A tag that becomes text must not open a raw HTML block either: the Markdown
+        # after it would be left unrendered.
+        md.block_level_elements = [tag for tag in md.block_level_elements if tag in ALLOWED_TAGS]
+
+
 _EXTENSIONS = [
     _StructureExtension(),
+    _RawHtmlExtension(),
     "markdown.extensions.fenced_code",
     "markdown.extensions.codehilite",
     "markdown.extensions.tables",

@@ -3,6 +3,7 @@
 ``Post.objects.published()`` is the only definition of what the public may see.
 """
 
+import logging
 import math
 import uuid
 from datetime import timedelta
@@ -16,13 +17,16 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import Truncator, slugify
+from django.utils.text import Truncator
 from markdownx.models import MarkdownxField
+from PIL import Image as PILImage
 from taggit.managers import TaggableManager
 from taggit.models import TagBase, TaggedItemBase
 
 from . import markdown
+from .tags import slug_candidates
 
+logger = logging.getLogger(__name__)
 # Section URLs sit at the top level (/<section>/), so these paths can never be sections.
 RESERVED_SLUGS = frozenset(
     {
@@ -111,6 +115,15 @@ class SiteSettings(models.Model):
         blank=True,
         help_text="The author named in the site header.",
     )
+    social_image = models.ForeignKey(
+        "Image",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Shown by social sites for pages without a cover image (cropped to "
+        "1200×630). Without one, a card with the site's title is made.",
+    )
     posts_per_page = models.PositiveSmallIntegerField(default=10)
     feed_length = models.PositiveSmallIntegerField(
         default=20, help_text="How many recent posts each feed carries."
@@ -152,6 +165,39 @@ class SiteSettings(models.Model):
         return obj
 
 
+class SiteVersion(models.Model):
+    """A token that changes whenever the site chrome (settings, sections, the owner's
+    profile and links) changes.
+
+    Every process reads it once per request (one primary-key lookup) and rebuilds its
+    copy of the chrome when it differs, so an edit shows on the next request in every
+    worker, whatever the cache backend. A random token, not a counter: two concurrent
+    bumps can never produce the same value, and no increment has to be read back.
+    """
+
+    chrome = models.UUIDField(default=uuid.uuid4)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="site_version_singleton")
+        ]
+
+    def __str__(self):
+        return f"chrome {self.chrome}"
+
+    @classmethod
+    def current_chrome(cls) -> uuid.UUID:
+        token = cls.objects.filter(pk=1).values_list("chrome", flat=True).first()
+        if token is None:
+            token = cls.objects.get_or_create(pk=1)[0].chrome
+        return token
+
+    @classmethod
+    def bump_chrome(cls) -> None:
+        if not cls.objects.filter(pk=1).update(chrome=uuid.uuid4()):
+            cls.objects.get_or_create(pk=1)
+
+
 class Series(models.Model):
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200, unique=True)
@@ -182,20 +228,25 @@ class Series(models.Model):
 
 
 class Tag(TagBase):
-    """A tag whose slug is never empty and whose name is unique regardless of case."""
+    """A tag whose name is unique regardless of case, with a readable slug of its own
+    ("C" /tags/c/, "C++" /tags/c-plus-plus/, "🐍" /tags/snake/; see blog.tags)."""
 
     class Meta:
-        ordering = ["name"]
+        ordering = [Lower("name")]
         constraints = [models.UniqueConstraint(Lower("name"), name="blog_tag_name_ci_unique")]
+
+    def save(self, *args, **kwargs):
+        if self._state.adding and not self.slug:
+            # Chosen here, so taggit's own retry loop (which appends _1, _2, … in the
+            # order tags happen to be created) has nothing left to do.
+            for slug in slug_candidates(self.name):
+                if not Tag.objects.filter(slug=slug).exists():
+                    self.slug = slug
+                    break
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("blog:tag-detail", kwargs={"slug": self.slug})
-
-    def slugify(self, tag, i=None):
-        # Unicode is kept (the URL converter accepts it); a name of symbols only, which
-        # slugifies to "", gets a generic slug that taggit then makes unique.
-        slug = slugify(tag, allow_unicode=True) or "tag"
-        return slug if i is None else f"{slug}-{i}"
 
 
 class TaggedPost(TaggedItemBase):
@@ -217,9 +268,19 @@ def detach_from_series(collector, field, sub_objs, using):
 
 
 class PostQuerySet(models.QuerySet):
+    """The three states of a post. ``published()`` is the rule for what the public sees;
+    ``scheduled()`` and ``drafts()`` are the rest, for the admin."""
+
     def published(self, now=None):
         """What the public may see: published, and not dated in the future."""
         return self.filter(status=Post.Status.PUBLISHED, published_at__lte=now or timezone.now())
+
+    def scheduled(self, now=None):
+        """Published, but dated in the future: public from that moment on."""
+        return self.filter(status=Post.Status.PUBLISHED, published_at__gt=now or timezone.now())
+
+    def drafts(self):
+        return self.exclude(status=Post.Status.PUBLISHED)
 
 
 class Post(models.Model):
@@ -321,6 +382,11 @@ class Post(models.Model):
         super().save(*args, **kwargs)
         # Which library images the body shows: deleting one of them is then refused.
         self.body_images.set(self._body_images)
+        # Alt text typed in the Markdown fills the library's where it has none, so
+        # the next post that shows the image starts from it. (update(): the image's
+        # own save would re-save every post that shows it.)
+        for image_id, alt in self._missing_alt.items():
+            Image.objects.filter(pk=image_id, alt="", decorative=False).update(alt=alt[:300])
 
     def get_absolute_url(self):
         return reverse("blog:post-detail", kwargs={"section": self.section.slug, "slug": self.slug})
@@ -376,14 +442,28 @@ class Post(models.Model):
         from .figures import cover_markup, enrich  # figures queries Image, defined below
 
         rendered = markdown.render(self.body)
-        self.body_html, self._body_images = enrich(rendered.html)
+        enriched = enrich(rendered.html)
+        self.body_html, self._body_images = enriched.html, enriched.images
+        self._missing_alt = enriched.missing_alt
         self.cover_html, self.cover_social = cover_markup(self.cover)
         self.toc_html = rendered.toc_html
         self.body_text = markdown.html_to_text(rendered.html)
-        words = len(self.body_text.split())
-        self.reading_time = max(1, math.ceil(words / WORDS_PER_MINUTE))
+        self.reading_time = self.count_reading_time()
         source = self.excerpt.strip() or markdown.paragraphs_text(rendered.html) or self.body_text
         self.summary = Truncator(source).chars(SUMMARY_CHARS)
+
+    def count_reading_time(self) -> int:
+        """Minutes to read the body and the links (titles and commentary), at least one.
+
+        Needs ``body_text`` and the stored links: a post not saved yet has none, and the
+        admin saves them after the post, so blog.signals counts again when they change.
+        """
+        texts = [self.body_text]
+        if self.pk:
+            for link in self.links.all():
+                texts += [link.title, markdown.html_to_text(link.commentary_html)]
+        words = sum(len(text.split()) for text in texts)
+        return max(1, math.ceil(words / WORDS_PER_MINUTE))
 
     @property
     def edited_at(self):
@@ -394,6 +474,15 @@ class Post(models.Model):
         if self.published_at and self.updated_at - self.published_at > timedelta(hours=1):
             return self.updated_at
         return None
+
+    @property
+    def shows_toc(self) -> bool:
+        """Whether the post page shows the table of contents: with 3 or more headings.
+
+        Shorter posts are read at a glance. ``toc_html`` is the sanitiser's output, which
+        writes every entry as a bare ``<li>``.
+        """
+        return self.toc_html.count("<li>") >= 3
 
     @property
     def visibility(self) -> str:
@@ -444,6 +533,22 @@ class Link(models.Model):
         return host.removeprefix("www.")
 
 
+class LibraryImageField(models.ImageField):
+    """An ImageField that never turns a missing file into a server error.
+
+    Django reads an image's size from its file whenever a model instance is loaded with
+    empty width/height columns. Sizes are stored on upload (see blog.images), so this
+    only happens for rows from before that; if the file is gone too, the row keeps
+    empty dimensions and a warning is logged, and the page is served without them.
+    """
+
+    def update_dimension_fields(self, instance, force=False, *args, **kwargs):
+        try:
+            super().update_dimension_fields(instance, force, *args, **kwargs)
+        except (OSError, ValueError) as exc:
+            logger.warning("Cannot read the size of image file %r: %s", instance.file.name, exc)
+
+
 class Image(models.Model):
     """An image in the library: the cleaned original plus what readers need to know.
 
@@ -451,10 +556,15 @@ class Image(models.Model):
     stored beside it; pages pick among them with srcset.
     """
 
-    file = models.ImageField(upload_to="images/%Y/%m/", width_field="width", height_field="height")
-    # Filled from the file by ImageField (None only while no file is attached).
+    file = LibraryImageField(upload_to="images/%Y/%m/", width_field="width", height_field="height")
+    # Stored on upload; None only for a row whose file could not be read.
     width = models.PositiveIntegerField(editable=False, null=True)
     height = models.PositiveIntegerField(editable=False, null=True)
+    title = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The name the file had when it was uploaded, to find it again.",
+    )
     alt = models.CharField(
         "alt text",
         max_length=300,
@@ -472,7 +582,7 @@ class Image(models.Model):
         ordering = ["-created_at", "-pk"]
 
     def __str__(self):
-        return self.alt or self.file.name.rsplit("/", 1)[-1]
+        return self.title or self.alt or self.file.name.rsplit("/", 1)[-1]
 
     def save(self, *args, **kwargs):
         # Tell the rendition builder (blog.signals) when the file itself changed.
@@ -482,6 +592,22 @@ class Image(models.Model):
             if previous and previous != self.file.name:
                 self._replaced_file = previous
         super().save(*args, **kwargs)
+        if self.file and (self.width is None or self.height is None):
+            self._store_size()
+
+    def _store_size(self) -> None:
+        """Read the size from the stored file, once: Django's own update leaves it
+        empty for content saved through ``FieldFile.save()``."""
+        try:
+            with (
+                self.file.storage.open(self.file.name, "rb") as handle,
+                PILImage.open(handle) as decoded,
+            ):
+                self.width, self.height = decoded.size
+        except (OSError, ValueError) as exc:
+            logger.warning("Cannot read the size of image file %r: %s", self.file.name, exc)
+            return
+        Image.objects.filter(pk=self.pk).update(width=self.width, height=self.height)
 
     def _stored_file_name(self):
         return Image.objects.filter(pk=self.pk).values_list("file", flat=True).first()

@@ -1,8 +1,10 @@
 """Ranked full-text search over published posts, behind one function.
 
 PostgreSQL: a weighted ``tsvector`` column on each post (title A, subtitle B, body C,
-tags and link titles D) with a GIN index, queried with ``websearch_to_tsquery`` and
-ranked by ``ts_rank``. SQLite: an FTS5 table of the same five columns ranked by bm25.
+tags and links D) with a GIN index, queried with ``websearch_to_tsquery`` and ranked by
+``ts_rank``. SQLite: an FTS5 table of the same five columns ranked by bm25. A post's
+links are indexed by title and by commentary, as plain text (the rendered HTML without
+its tags, as the body is).
 
 The index holds every post; ``Post.objects.published()`` decides what is shown, so a
 scheduled post becomes findable the moment it goes live. Both indexes are kept in sync
@@ -19,7 +21,7 @@ from django.db.models import F, Func, Value
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from . import selectors
+from . import markdown, selectors
 
 CONFIG = "english"
 MAX_QUERY_CHARS = 200
@@ -36,9 +38,14 @@ _TAGS_SQL = (
     "WHERE tp.content_object_id = p.id"
 )
 _LINKS_SQL = "SELECT {agg} FROM blog_link l WHERE l.post_id = p.id"
+# SQLite has no regexp_replace: a Python function registered on the connection (see
+# _add_sqlite_functions) strips the tags, the same one that makes body_text.
+_SQLITE_HTML_TEXT = "bytepress_html_text"
 _SQLITE_DELETE = "DELETE FROM blog_post_fts WHERE rowid IN (SELECT p.id FROM blog_post p {where})"
 _SQLITE_TAGS = _TAGS_SQL.format(agg="group_concat(t.name, ' ')")
-_SQLITE_LINKS = _LINKS_SQL.format(agg="group_concat(l.title, ' ')")
+_SQLITE_LINKS = _LINKS_SQL.format(
+    agg=f"group_concat(l.title || ' ' || {_SQLITE_HTML_TEXT}(l.commentary_html), ' ')"
+)
 _SQLITE_INSERT = (
     "INSERT INTO blog_post_fts (rowid, title, subtitle, body, tags, links) "
     "SELECT p.id, p.title, p.subtitle, p.body_text, "
@@ -48,7 +55,10 @@ _SQLITE_INSERT = (
 # PostgreSQL's parser reads "<script>" in plain text as markup and skips what follows,
 # so angle brackets (common in posts about code) are blanked before parsing.
 _POSTGRES_TAGS = _TAGS_SQL.format(agg="string_agg(t.name, ' ')")
-_POSTGRES_LINKS = _LINKS_SQL.format(agg="string_agg(l.title, ' ')")
+# Tags become spaces; the entities left (&lt; …) are skipped by PostgreSQL's parser.
+_POSTGRES_LINKS = _LINKS_SQL.format(
+    agg="string_agg(l.title || ' ' || regexp_replace(l.commentary_html, '<[^>]*>', ' ', 'g'), ' ')"
+)
 _POSTGRES_UPDATE = (
     "UPDATE blog_post p SET search_vector = "
     f"setweight(to_tsvector('{CONFIG}', translate(p.title, '<>', '  ')), 'A') || "
@@ -60,17 +70,27 @@ _POSTGRES_UPDATE = (
 )
 
 
+def _add_sqlite_functions() -> None:
+    # Registered on every use (it costs microseconds): connections come and go, and
+    # only these statements need it.
+    connection.ensure_connection()
+    connection.connection.create_function(
+        _SQLITE_HTML_TEXT, 1, lambda html: markdown.html_to_text(html or ""), deterministic=True
+    )
+
+
 def _reindex(where: str = "", params=()) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(_POSTGRES_UPDATE.format(where=where), params)
         elif connection.vendor == "sqlite":
+            _add_sqlite_functions()
             cursor.execute(_SQLITE_DELETE.format(where=where), params)
             cursor.execute(_SQLITE_INSERT.format(where=where), params)
 
 
 def index_post(post_id: int) -> None:
-    """Bring one post's index entry up to date (its text, tags and link titles)."""
+    """Bring one post's index entry up to date (its text, tags and links)."""
     _reindex("WHERE p.id = %s", [post_id])
 
 
@@ -83,6 +103,7 @@ def unindex_post(post_id: int) -> None:
 def rebuild_index() -> None:
     """Re-index every post, e.g. after a bulk import that bypassed the signals."""
     if connection.vendor == "sqlite":
+        _add_sqlite_functions()
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM blog_post_fts")
             cursor.execute(_SQLITE_INSERT.format(where=""))

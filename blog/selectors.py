@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.db.models import Count, Max, Q, prefetch_related_objects
+from django.db.models.functions import Lower
 
 from .models import Post, Series, Tag
 
@@ -63,7 +64,9 @@ def tags_with_counts():
             post_count=Count("tagged_posts", filter=_published_in("tagged_posts__content_object"))
         )
         .filter(post_count__gt=0)
-        .order_by("name")
+        # Lower(): SQLite compares bytes, which put "django" after "Zope" (names are
+        # unique regardless of case, so this order is total).
+        .order_by(Lower("name"))
     )
 
 
@@ -137,3 +140,9 @@ def group_links(links) -> list[tuple[str, list]]:
 def last_published_change():
     """When published content last changed (for sitemaps and feeds)."""
     return Post.objects.published().aggregate(latest=Max("updated_at"))["latest"]
+
+
+def public_series():
+    """Series with at least one published part. The others, their titles included, are not
+    public yet: their pages and feeds answer 404, as a tag that only drafts carry does."""
+    return Series.objects.filter(pk__in=Post.objects.published().values("series_id"))

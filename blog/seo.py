@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from . import dates
+
 RSS = "application/rss+xml"
 ATOM = "application/atom+xml"
 JSON_FEED = "application/feed+json"
@@ -39,10 +41,12 @@ def site_feeds(site_title: str) -> list[FeedLink]:
 
 
 def scoped_feeds(title: str, name: str, **kwargs) -> list[FeedLink]:
-    """The RSS and Atom feeds of a section, series or tag (URL names blog:<name>-rss/atom)."""
+    """The RSS, Atom and JSON feeds of a section, series or tag (URL names
+    blog:<name>-rss/atom/json)."""
     return [
         FeedLink(f"{title} (RSS)", reverse(f"blog:{name}-rss", kwargs=kwargs), RSS),
         FeedLink(f"{title} (Atom)", reverse(f"blog:{name}-atom", kwargs=kwargs), ATOM),
+        FeedLink(f"{title} (JSON Feed)", reverse(f"blog:{name}-json", kwargs=kwargs), JSON_FEED),
     ]
 
 
@@ -79,8 +83,8 @@ def post_jsonld(request, post, site_title: str) -> dict:
         "description": post.meta_description or post.summary,
         "url": absolute_url(request, post.get_absolute_url()),
         "mainEntityOfPage": absolute_url(request, post.get_absolute_url()),
-        "datePublished": post.published_at.isoformat() if post.published_at else None,
-        "dateModified": post.updated_at.isoformat(),
+        "datePublished": dates.iso(post.published_at) or None,
+        "dateModified": dates.iso(post.updated_at),
         "author": {"@type": "Person", "name": post.author.display_name},
         "publisher": {"@type": "Organization", "name": site_title},
         "wordCount": len(post.body_text.split()),

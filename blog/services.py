@@ -8,12 +8,16 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from . import search
 from .models import Link, Post, Series
 
 
 @dataclass
 class PublishResult:
     published: list[Post] = field(default_factory=list)
+    # Posts that were scheduled for a later date and are now published at once, with
+    # the date they had.
+    brought_forward: dict[Post, datetime] = field(default_factory=dict)
     refused: dict[Post, list[str]] = field(default_factory=dict)
 
 
@@ -23,21 +27,28 @@ def publish_posts(posts, *, at: datetime | None = None) -> PublishResult:
 
     Each post must pass the same validation as the admin form (alt text on every image,
     a free slug, …); one that does not is left as it was and reported in ``refused``.
-    A post that already has a publication date keeps it unless ``at`` is given, so
-    re-publishing after a correction does not move it to the top of the lists.
+    A post that already has a past publication date keeps it unless ``at`` is given, so
+    re-publishing after a correction does not move it to the top of the lists; one
+    dated in the future (scheduled) is published now, and reported in
+    ``brought_forward``.
     """
     result = PublishResult()
+    now = timezone.now()
     for post in posts:
         previous = (post.status, post.published_at)
         post.status = Post.Status.PUBLISHED
         if at is not None:
             post.published_at = at
         elif post.published_at is None:
-            post.published_at = timezone.now()
+            post.published_at = now
+        elif post.published_at > now:
+            result.brought_forward[post] = post.published_at
+            post.published_at = now
         try:
             post.full_clean()
         except ValidationError as exc:
             post.status, post.published_at = previous
+            result.brought_forward.pop(post, None)
             result.refused[post] = exc.messages
             continue
         post.save(update_fields=["status", "published_at", "updated_at"])
@@ -57,11 +68,15 @@ def unpublish_posts(posts) -> int:
 
 
 def rerender_all(*, batch_size: int = 500) -> dict[str, int]:
-    """Re-render every stored Markdown field with the current renderer."""
+    """Re-render every stored Markdown field with the current renderer, then rebuild the
+    search index from the new text (bulk updates send no signals)."""
     counts = {}
-    for model, fields in (
+    # Links first: a post's reading time counts their rendered commentary.
+    for queryset, fields in (
+        (Link.objects.all(), ["commentary_html"]),
+        (Series.objects.all(), ["description_html"]),
         (
-            Post,
+            Post.objects.prefetch_related("links"),
             [
                 "body_html",
                 "body_text",
@@ -72,13 +87,12 @@ def rerender_all(*, batch_size: int = 500) -> dict[str, int]:
                 "cover_social",
             ],
         ),
-        (Series, ["description_html"]),
-        (Link, ["commentary_html"]),
     ):
+        model = queryset.model
         count = 0
         with transaction.atomic():
             batch = []
-            for obj in model.objects.order_by("pk").iterator(chunk_size=batch_size):
+            for obj in queryset.order_by("pk").iterator(chunk_size=batch_size):
                 obj.render()
                 if model is Post:
                     obj.body_images.set(obj._body_images)
@@ -91,6 +105,7 @@ def rerender_all(*, batch_size: int = 500) -> dict[str, int]:
                 model.objects.bulk_update(batch, fields)
                 count += len(batch)
         counts[model._meta.verbose_name_plural] = count
+    search.rebuild_index()
     return counts
 
 

@@ -43,9 +43,19 @@ def index_retagged_post(sender, instance, action, reverse, pk_set, **kwargs):
 
 
 @receiver([post_save, post_delete], sender=Link)
-def index_post_of_link(sender, instance, raw=False, **kwargs):
-    if not raw and Post.objects.filter(pk=instance.post_id).exists():
-        search.index_post(instance.post_id)
+def refresh_post_of_link(sender, instance, raw=False, **kwargs):
+    """A post's links are part of its search entry and of its reading time.
+
+    The admin saves them after the post, whose own save could not count them yet.
+    """
+    if raw:
+        return
+    post = Post.objects.filter(pk=instance.post_id).only("pk", "body_text").first()
+    if post is None:  # deleted with its links
+        return
+    search.index_post(post.pk)
+    # update(): a changed link is not an edit of the post (updated_at stays).
+    Post.objects.filter(pk=post.pk).update(reading_time=post.count_reading_time())
 
 
 @receiver([post_save, post_delete], sender=SiteSettings)
@@ -68,6 +78,8 @@ def make_renditions(sender, instance, created, raw=False, update_fields=None, **
     if created or replaced:
         renditions.ensure_renditions(instance)
     if not created:
+        if SiteSettings.objects.filter(social_image=instance).exists():
+            chrome.invalidate()  # the site's social card and its alt text
         # Posts show the image's alt text, caption and renditions: refresh them.
         users = Post.objects.filter(Q(cover=instance) | Q(body_images=instance)).distinct()
         for post in users:

@@ -5,11 +5,14 @@ post page, which lets staff preview drafts and scheduled posts (marked as such, 
 cached, never indexed).
 """
 
+from datetime import date
+
 from django.core.files.storage import default_storage
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
+from django.utils.formats import date_format
 from django.views.generic import (
     ArchiveIndexView,
     DetailView,
@@ -20,9 +23,19 @@ from django.views.generic import (
 )
 
 from . import chrome, selectors
-from .models import Post, Section, Series
+from .models import Post, Section
 from .search import search_posts
 from .seo import PageMeta, absolute_url, post_jsonld, scoped_feeds, site_feeds
+
+
+def site_social_image(request, site_chrome) -> dict:
+    """og:image and its alt text for a page without a cover of its own."""
+    if not site_chrome.social_card:
+        return {}
+    return {
+        "image": absolute_url(request, default_storage.url(site_chrome.social_card)),
+        "image_alt": site_chrome.social_card_alt,
+    }
 
 
 class PageMixin:
@@ -49,13 +62,15 @@ class PageMixin:
         return super().paginate_queryset(queryset, page_size)
 
     def get_meta(self) -> PageMeta:
-        site = chrome.get(self.request).settings
+        site_chrome = chrome.get(self.request)
+        site = site_chrome.settings
         title = f"{self.page_title} · {site.title}" if self.page_title else site.title
         return PageMeta(
             title=title,
             description=self.page_description or site.tagline,
             path=self.request.path,
             feeds=site_feeds(site.title) + self.get_scoped_feeds(),
+            **site_social_image(self.request, site_chrome),
         )
 
     def get_scoped_feeds(self):
@@ -118,7 +133,7 @@ class SeriesView(PageMixin, ListView):
         return None  # a series is read whole, in order
 
     def get_queryset(self):
-        self.series = get_object_or_404(Series, slug=self.kwargs["slug"])
+        self.series = get_object_or_404(selectors.public_series(), slug=self.kwargs["slug"])
         self.page_title = self.series.title
         return super().get_queryset().filter(series=self.series).order_by("series_position")
 
@@ -182,7 +197,9 @@ class MonthView(PageMixin, MonthArchiveView):
     allow_empty = False
 
     def get_meta(self):
-        self.page_title = f"Posts from {self.get_month()}/{self.get_year()}"
+        # get() has already turned a month that does not exist into a 404.
+        month = date(int(self.get_year()), int(self.get_month()), 1)
+        self.page_title = f"Posts from {date_format(month, 'YEAR_MONTH_FORMAT')}"
         return super().get_meta()
 
 
@@ -226,12 +243,14 @@ class PostView(DetailView):
             description=post.meta_description or post.summary,
             path=post.get_absolute_url(),
             og_type="article",
-            image=(
-                absolute_url(self.request, default_storage.url(post.cover_social))
-                if post.cover_social
-                else ""
+            **(
+                {
+                    "image": absolute_url(self.request, default_storage.url(post.cover_social)),
+                    "image_alt": post.cover.alt,
+                }
+                if post.cover_social and post.cover
+                else site_social_image(self.request, site)
             ),
-            image_alt=post.cover.alt if post.cover else "",
             feeds=site_feeds(site.settings.title)
             + scoped_feeds(post.section.name, "section-feed", section=post.section.slug),
             jsonld=post_jsonld(self.request, post, site.settings.title),

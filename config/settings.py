@@ -148,15 +148,30 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 if REDIS_URL:
+    # A cache that fails soft (blog/cache.py): short timeouts and no retries, so a Redis
+    # that is down or hangs costs a page a fraction of a second, never an error.
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    _REDIS_TIMEOUT = env_int("REDIS_TIMEOUT_MS", 250) / 1000
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "blog.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "bytepress",
+            "OPTIONS": {
+                "socket_connect_timeout": _REDIS_TIMEOUT,
+                "socket_timeout": _REDIS_TIMEOUT,
+                "retry_on_timeout": False,
+                "retry": Retry(NoBackoff(), 0),
+            },
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# A login without a safe "next" goes here (see config.urls.after_login).
+LOGIN_REDIRECT_URL = "after-login"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

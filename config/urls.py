@@ -17,7 +17,16 @@ def favicon(request):
     return redirect(static_url("favicon.ico"), permanent=True)
 
 
+def after_login(request):
+    """Where a login without a usable ``next`` lands: staff in the admin, others home.
+
+    (Django's default, /accounts/profile/, is no page here.)
+    """
+    return redirect("admin:index" if request.user.is_staff else "blog:home")
+
+
 urlpatterns = [
+    path("accounts/after-login/", after_login, name="after-login"),
     # The editor's endpoints sit before the admin, whose catch-all would swallow them.
     path("admin/markdownx/markdownify/", editor.markdownify, name="markdownx_markdownify"),
     path("admin/markdownx/upload/", editor.upload_image, name="markdownx_upload"),

@@ -25,12 +25,17 @@ def _media_root(tmp_path, settings):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """The site chrome is cached; every test starts without it."""
+    """The site chrome is cached (in the process and the cache); every test starts
+    without it. Database rollbacks bring back old chrome tokens, hence the reset."""
     from django.core.cache import cache
 
+    from blog import chrome
+
     cache.clear()
+    chrome.forget_local()
     yield
     cache.clear()
+    chrome.forget_local()
 
 
 @pytest.fixture

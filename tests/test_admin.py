@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 from lxml import html as lxml_html
 
-from blog.models import Link, Post, Series, SiteSettings
+from blog.admin import VisibilityFilter
+from blog.models import Post, Series, SiteSettings
 
 from .conftest import image_bytes
 
@@ -71,8 +72,9 @@ def test_add_page_uses_the_markdownx_editor_wired_to_protected_endpoints(staff_c
     scripts = [s.get("src") for s in doc.cssselect("script[src]")]
     assert any("markdownx/js/markdownx" in src for src in scripts)
     assert any("blog/admin/editor.js" in src for src in scripts)
-    # The Link inline's empty form (used by "Add another") carries an editor too.
-    assert doc.cssselect("#links-empty textarea.markdownx-editor")
+    # Link rows are compact: their commentary is previewed on demand, not live.
+    assert not doc.cssselect("#links-empty textarea.markdownx-editor")
+    assert doc.cssselect("#links-empty textarea[name$='-commentary']")
 
 
 def test_author_writes_a_post_with_tags_and_links(staff_client, section, author):
@@ -203,7 +205,7 @@ def test_change_list_filters_search_and_date_hierarchy(staff_client, make_post):
     assert 'id="changelist-filter"' in response.content.decode()
     changelist = response.context["cl"]
     assert changelist.date_hierarchy == "published_at"
-    assert {"status", "section", "series"} <= set(changelist.list_filter)
+    assert {VisibilityFilter, "section", "series"} <= set(changelist.list_filter)
 
 
 def test_publish_and_unpublish_actions(staff_client, make_post):
@@ -217,12 +219,42 @@ def test_publish_and_unpublish_actions(staff_client, make_post):
     assert draft.visibility == "draft"
 
 
-def test_publish_action_keeps_scheduled_dates(staff_client, make_post):
+@pytest.mark.parametrize("status", [Post.Status.DRAFT, Post.Status.PUBLISHED])
+def test_publish_action_publishes_a_scheduled_post_now_and_says_so(staff_client, make_post, status):
     future = timezone.now() + timedelta(days=3)
-    post = make_post(status=Post.Status.DRAFT, published_at=future)
+    post = make_post(status=status, published_at=future)
+    response = staff_client.post(
+        CHANGELIST, {"action": "publish", "_selected_action": [post.pk]}, follow=True
+    )
+    post.refresh_from_db()
+    assert post.visibility == "published"
+    assert post.published_at <= timezone.now()
+    messages = [str(m) for m in response.context["messages"]]
+    assert "Published 1 post; readers can see them now." in messages
+    [warning] = [m for m in messages if "was scheduled for" in m]
+    assert f"“{post.title}”" in warning and "published now instead" in warning
+
+
+def test_publish_action_keeps_a_past_date(staff_client, make_post):
+    """Re-publishing after a correction does not move a post to the top of the lists."""
+    earlier = timezone.now() - timedelta(days=30)
+    post = make_post(status=Post.Status.DRAFT, published_at=earlier)
     staff_client.post(CHANGELIST, {"action": "publish", "_selected_action": [post.pk]})
     post.refresh_from_db()
-    assert post.visibility == "scheduled"
+    assert (post.visibility, post.published_at) == ("published", earlier)
+
+
+@pytest.mark.parametrize("state", ["draft", "scheduled", "published"])
+def test_status_filter_has_draft_scheduled_and_published(staff_client, make_post, state):
+    posts = {
+        "draft": make_post(status=Post.Status.DRAFT, title="A draft"),
+        "scheduled": make_post(published_at=timezone.now() + timedelta(days=2), title="Soon"),
+        "published": make_post(title="Out now"),
+    }
+    response = staff_client.get(CHANGELIST, {"visibility": state})
+    doc = lxml_html.fromstring(response.content)
+    titles = [a.text_content() for a in doc.cssselect("#result_list tbody th a")]
+    assert titles == [posts[state].title]
 
 
 def test_publish_action_refuses_a_post_without_image_alt_text(staff_client, make_post):
@@ -298,14 +330,6 @@ def test_author_profile_and_site_settings_are_editable(staff_client, author):
     assert staff_client.get(reverse("admin:blog_sitesettings_add")).status_code == 403
 
 
-def test_link_inline_accepts_commentary_with_markdown(staff_client, make_post):
-    post = make_post()
-    Link.objects.create(post=post, title="Old", url="https://example.org", position=1)
-    response = staff_client.get(reverse("admin:blog_post_change", args=[post.pk]))
-    doc = lxml_html.fromstring(response.content)
-    assert doc.cssselect("textarea#id_links-0-commentary.markdownx-editor")
-
-
 def test_new_posts_default_to_the_site_owner_as_author(staff_client, author):
     site = SiteSettings.load()
     site.owner = author
@@ -362,3 +386,25 @@ def test_series_admin_refuses_duplicate_part_numbers(staff_client, make_post):
     assert "given twice" in response.content.decode()
     first.refresh_from_db()
     assert first.series_position == 1, "nothing was saved"
+
+
+@pytest.mark.parametrize("next_value", ["", "https://elsewhere.example/"])
+def test_a_login_without_a_usable_next_lands_staff_in_the_admin(
+    client, django_user_model, next_value
+):
+    django_user_model.objects.create_user("writer", password="pw-for-tests", is_staff=True)
+    response = client.post(
+        reverse("admin:login") + f"?next={next_value}",
+        {"username": "writer", "password": "pw-for-tests", "next": next_value},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == reverse("admin:index")
+    assert response.status_code == 200
+
+
+def test_after_login_sends_readers_home(client, django_user_model):
+    reader = django_user_model.objects.create_user("reader", password="pw-for-tests")
+    client.force_login(reader)
+    response = client.get(reverse("after-login"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("blog:home")

@@ -13,7 +13,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def site(live_server):
+    """The demo blog, with one post long enough (3 headings) for a table of contents."""
     call_command("seed_demo", verbosity=0)
+    post = Post.objects.get(slug="sqlite-is-enough")
+    post.body += "\n\n## Further reading\n\nThe SQLite documentation.\n"
+    post.save()
     return live_server.url
 
 
@@ -44,6 +48,7 @@ def axe_pages():
         "home": "/",
         "section": "/bytes/",
         "post": post.get_absolute_url(),
+        "contents": "/bytes/sqlite-is-enough/",
         "reading-list": "/nibbles/systems-reading-list-2/",
         "series": series.get_absolute_url(),
         "tag": "/tags/python/",
@@ -75,6 +80,26 @@ def test_pages_have_no_accessibility_violations(browser, site, scheme):
             screenshot(page, f"site-{name}-{width}-{scheme}")
             context.close()
     assert not failures, "\n\n".join(f"{k}:\n{v}" for k, v in failures.items())
+
+
+def test_search_landmarks_have_names_that_tell_them_apart(page, site):
+    """axe's landmark-unique passes over unnamed search forms: ask Chromium instead."""
+    page.goto(site + "/search/?q=database")
+    searches = page.get_by_role("search")
+    assert searches.count() == 2
+    assert page.get_by_role("search", name="Site", exact=True).count() == 1
+    assert page.get_by_role("search", name="Posts", exact=True).count() == 1
+    axe = Axe().run(page, options={"runOnly": {"type": "rule", "values": ["landmark-unique"]}})
+    assert axe.violations_count == 0, axe.generate_report()
+
+
+def test_table_of_contents_leads_to_its_headings(page, site):
+    page.goto(site + "/bytes/sqlite-is-enough/")
+    contents = page.get_by_role("navigation", name="Contents")
+    contents.get_by_role("link", name="Further reading").click()
+    page.wait_for_url("**/bytes/sqlite-is-enough/#further-reading")
+    heading = page.get_by_role("heading", name="Further reading")
+    assert heading.is_visible()
 
 
 def test_pages_fit_a_360px_screen_without_sideways_scrolling(browser, site):

@@ -37,7 +37,7 @@ def test_library_image_becomes_a_responsive_picture(make_post, photo):
     assert [c.split()[1] for c in webp.get("srcset").split(", ")] == ["480w", "960w", "1600w"]
     assert webp.get("sizes")
     img = figure.cssselect("picture img")[0]
-    assert img.get("alt") == "A harbour at dawn", "the library's alt text wins"
+    assert img.get("alt") == "typed alt", "the alt text typed in the post wins"
     assert (img.get("width"), img.get("height")) == ("2000", "1000")
     assert img.get("decoding") == "async"
     assert img.get("src").endswith("-width-960w.jpg")
@@ -51,6 +51,48 @@ def test_markdown_alt_and_title_fill_in_what_the_library_lacks(make_post):
     [figure] = figure_of(post)
     assert figure.cssselect("img")[0].get("alt") == "A diagram of the cache"
     assert figure.cssselect("figcaption")[0].text == "How a 304 flows"
+
+
+def test_the_library_alt_text_is_used_where_the_markdown_has_only_the_placeholder(make_post, photo):
+    post = make_post(body=f"![Describe this image]({photo.file.url})", status="draft")
+    [figure] = figure_of(post)
+    assert figure.cssselect("img")[0].get("alt") == "A harbour at dawn"
+
+
+def test_alt_text_typed_in_markdown_is_saved_to_a_library_image_without_one(make_post):
+    bare = library_image(image_bytes("PNG", size=(800, 600)), name="d.png", alt="")
+    make_post(body=f"![A diagram of the cache]({bare.file.url})")
+    bare.refresh_from_db()
+    assert bare.alt == "A diagram of the cache"
+    # The next post that shows the image without typing an alt text starts from it.
+    later = make_post(body=f"![Describe this image]({bare.file.url})", status="draft")
+    assert figure_of(later)[0].cssselect("img")[0].get("alt") == "A diagram of the cache"
+
+
+def test_markdown_alt_text_never_overwrites_the_library_or_fills_decorative_images(
+    make_post, photo
+):
+    decorative = library_image(
+        image_bytes("PNG", size=(300, 200)), name="swirl.png", alt="", decorative=True
+    )
+    make_post(body=f"![Other words]({photo.file.url})\n\n![A swirl]({decorative.file.url})")
+    photo.refresh_from_db()
+    decorative.refresh_from_db()
+    assert photo.alt == "A harbour at dawn"
+    assert decorative.alt == ""
+
+
+def test_uploads_keep_their_file_name_as_title_and_store_their_size(staff_client):
+    upload = io.BytesIO(image_bytes("PNG", size=(320, 200)))
+    upload.name = "Cache diagram (final).png"
+    response = staff_client.post(reverse("markdownx_upload"), {"image": upload})
+    assert response.status_code == 200
+    image = Image.objects.get()
+    assert image.title == "Cache diagram (final).png"
+    assert str(image) == "Cache diagram (final).png"
+    assert (image.width, image.height) == (320, 200)
+    changelist = staff_client.get(reverse("admin:blog_image_changelist"))
+    assert "Cache diagram (final).png" in changelist.content.decode()
 
 
 def test_images_below_the_first_are_lazy(make_post, photo):
@@ -68,7 +110,7 @@ def test_other_images_are_left_alone(make_post):
 
 
 def test_editing_the_library_image_updates_posts(make_post, photo):
-    post = make_post(body=f"![x]({photo.file.url})")
+    post = make_post(body=f"![Describe this image]({photo.file.url})", status="draft")
     photo.alt = "A harbour at dusk"
     photo.save()
     post.refresh_from_db()
@@ -76,7 +118,7 @@ def test_editing_the_library_image_updates_posts(make_post, photo):
 
 
 def test_feeds_get_a_plain_img_of_a_mid_size_rendition(client, make_post, photo):
-    make_post(body=f"![x]({photo.file.url})")
+    make_post(body=f"![A harbour at dawn]({photo.file.url})")
     feed = feedparser.parse(client.get("/feed/").content)
     content = feed.entries[0].content[0].value
     doc = lxml_html.fragment_fromstring(content, create_parent="div")

@@ -4,7 +4,9 @@ import pytest
 from lxml import html as lxml_html
 
 from blog.markdown import (
+    ALLOWED_TAGS,
     ALT_PLACEHOLDER,
+    DROP_CONTENT_TAGS,
     html_to_text,
     images_missing_alt,
     render,
@@ -121,6 +123,122 @@ def test_hostile_markdown_leaves_nothing_executable(source):
                 assert scheme in {"", "http", "https", "mailto"}, out
     assert "<script" not in out.lower()
     assert "javascript:" not in out.lower()
+
+
+# Elements whose content the HTML parser takes in as text or drops: every one, and those
+# that nh3 keeps the content of but that still swallow what follows (title, xmp, …).
+SWALLOWING_TAGS = sorted(DROP_CONTENT_TAGS | {"title", "xmp", "plaintext", "noframes"})
+
+
+def text_of(source):
+    return " ".join(tree(render_markdown(source)).text_content().split())
+
+
+@pytest.mark.parametrize("tag", SWALLOWING_TAGS)
+@pytest.mark.parametrize(
+    "template",
+    [
+        "Before <{tag}> After",
+        "Before <{tag}>inside</{tag}> After",
+        "Before\n\n<{tag}>\n\nAfter *this*",
+        "<div>\n<{tag}>\n</div>\n\nAfter",
+    ],
+    ids=["unclosed", "closed", "block", "inside-allowed-block"],
+)
+def test_markup_the_sanitiser_cannot_keep_shows_as_text_and_loses_nothing(tag, template):
+    """An unclosed <textarea> used to take the rest of the post with it, silently."""
+    source = template.format(tag=tag)
+    out = render_markdown(source)
+    doc = tree(out)
+    assert not doc.cssselect(tag), out
+    text = text_of(source)
+    assert f"<{tag}>" in text, "the author sees what they typed"
+    assert "After" in text, out
+
+
+def test_text_after_a_swallowing_tag_is_still_markdown():
+    doc = tree(render_markdown("<textarea>\n\nAfter *this*\n\n## Heading"))
+    assert doc.cssselect("em")[0].text == "this"
+    assert doc.cssselect("h2")
+
+
+def test_script_shows_as_text_and_never_runs():
+    out = render_markdown("<script>alert(1)</script>")
+    assert not tree(out).cssselect("script")
+    assert text_of("<script>alert(1)</script>") == "<script>alert(1)</script>"
+
+
+def test_image_keeps_no_event_handler_and_the_text_after_it():
+    doc = tree(render_markdown("<img src=x onerror=alert(1)> After"))
+    [image] = doc.cssselect("img")
+    assert "onerror" not in image.attrib
+    assert "After" in doc.text_content()
+
+
+@pytest.mark.parametrize(
+    ("source", "visible"),
+    [
+        ("Before <!-- After", "Before <!-- After"),
+        ("<div>\n<!-- note\n</div>\n\nAfter", "<!-- note </div> After"),
+        ("a <!-- hidden note --> b", "a b"),
+    ],
+    ids=["unclosed-inline", "unclosed-in-block", "closed-stays-hidden"],
+)
+def test_comments(source, visible):
+    """An unclosed comment is shown with what follows it in its HTML block; a closed one
+    is the author's note and stays hidden."""
+    assert text_of(source) == visible
+
+
+def test_markup_that_never_closes_turns_the_rest_of_its_block_into_text():
+    source = '<div>\n<b title="never closed>\n<em>x</em>\n</div>\n\nAfter *this*'
+    doc = tree(render_markdown(source))
+    assert '<b title="never closed> <em>x</em> </div>' in text_of(source)
+    assert not doc.cssselect("b")
+    assert [em.text for em in doc.cssselect("em")] == ["this"], "Markdown after it renders"
+
+
+@pytest.mark.parametrize(
+    ("source", "visible"),
+    [
+        ("<kbd><textarea></kbd> After", "<textarea> After"),
+        ("Before <b <textarea>> After", "Before <b <textarea>> After"),
+        ('Before <b title="never closed> After', 'Before <b title="never closed> After'),
+        ("<a href='/x' title=\"<textarea>\">link</a> After", "link After"),
+        (
+            "<math><mtext><textarea>x</mtext></math> After",
+            "<math><mtext><textarea>x</mtext></math> After",
+        ),
+        ("Before <TEXTAREA\nrows=3/> After", "Before <TEXTAREA rows=3/> After"),
+        (
+            "Before <?php echo 1; ?> <![CDATA[ x ]]> After",
+            "Before <?php echo 1; ?> <![CDATA[ x ]]> After",
+        ),
+    ],
+)
+def test_nested_and_broken_markup_loses_no_text(source, visible):
+    out = render_markdown(source)
+    assert text_of(source) == visible
+    assert {element.tag for element in tree(out).iter()} <= ALLOWED_TAGS, out
+
+
+def test_code_blocks_holding_markup_are_unchanged():
+    source = "```html\n<textarea>\n<!--\n```\n\n    <plaintext>\n\nAfter"
+    doc = tree(render_markdown(source))
+    fenced, indented = doc.cssselect("pre code")
+    assert fenced.text_content() == "<textarea>\n<!--\n"
+    assert indented.text_content() == "<plaintext>\n"
+    assert doc.cssselect("p")[0].text == "After"
+
+
+def test_allowed_raw_html_still_works():
+    doc = tree(
+        render_markdown(
+            "Press <kbd>Ctrl</kbd>.\n\n<details><summary>More</summary>\nHidden\n</details>"
+        )
+    )
+    assert doc.cssselect("p kbd")[0].text == "Ctrl"
+    assert doc.cssselect("details summary")[0].text == "More"
 
 
 def test_escaped_script_stays_visible_text():

@@ -36,6 +36,41 @@ def test_subtitle_tags_and_link_titles_are_searchable(make_post):
     assert titles("walrus") == ["Three"]
 
 
+def test_link_commentary_is_searchable_as_plain_text(make_post):
+    """A reading list's commentary is where its words are; the HTML around them is not."""
+    make_post(title="Reading list", body="Seven links.")
+    Link.objects.create(
+        post=Post.objects.get(),
+        title="A paper",
+        url="https://e.org/paper",
+        commentary="Why the *marmoset* matters; see [the data](https://e.org/data).",
+    )
+    assert titles("marmoset") == ["Reading list"]
+    assert titles("noopener") == [], "attributes of the rendered HTML are not words"
+    assert titles("href") == []
+
+
+def test_index_follows_link_commentary_edits_and_deletes(make_post):
+    post = make_post(title="Reading list")
+    link = Link.objects.create(post=post, title="L", url="https://e.org", commentary="capybara")
+    assert titles("capybara") == ["Reading list"]
+    link.commentary = "tapir"
+    link.save()
+    assert titles("capybara") == []
+    assert titles("tapir") == ["Reading list"]
+    link.delete()
+    assert titles("tapir") == []
+
+
+def test_rebuild_index_reads_link_commentary(make_post):
+    post = make_post(title="Reading list")
+    Link.objects.create(post=post, title="L", url="https://e.org")
+    Link.objects.update(commentary_html="<p>An <em>okapi</em> &amp; a zebra</p>")
+    assert titles("okapi") == []
+    rebuild_index()
+    assert titles("okapi") == ["Reading list"]
+
+
 def test_stemming_finds_other_word_forms(make_post):
     make_post(title="Caching", body="We were running benchmarks all day.")
     assert titles("run benchmark") == ["Caching"]

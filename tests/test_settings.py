@@ -96,7 +96,7 @@ def test_database_url_and_redis_url_are_honoured():
     loaded = json.loads(result.stdout)
     assert loaded["engine"] == "django.db.backends.postgresql"
     assert loaded["name"] == "bytepress"
-    assert loaded["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert loaded["cache"] == "blog.cache.ResilientRedisCache"
 
 
 @pytest.mark.parametrize(

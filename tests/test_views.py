@@ -1,6 +1,7 @@
 """Reader pages: routes, content, visibility, query counts and bad input."""
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
@@ -10,7 +11,7 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 from lxml import html as lxml_html
 
-from blog import views
+from blog import dates, views
 from blog.models import Link, Post, Section, Series, SiteSettings, Tag
 
 pytestmark = pytest.mark.django_db
@@ -18,6 +19,14 @@ pytestmark = pytest.mark.django_db
 
 def parse(response):
     return lxml_html.fromstring(response.content)
+
+
+def accessible_name(doc, element) -> str:
+    """The name of a landmark from aria-labelledby or aria-label (all that pages use)."""
+    if element.get("aria-labelledby"):
+        labels = (doc.get_element_by_id(i) for i in element.get("aria-labelledby").split())
+        return " ".join(label.text_content().strip() for label in labels)
+    return element.get("aria-label", "").strip()
 
 
 @pytest.mark.parametrize(
@@ -142,7 +151,7 @@ def test_post_page_shows_everything_a_reader_needs(client, demo):
     assert article.cssselect("h1")[0].text_content() == post.title
     assert post.subtitle in article.cssselect(".post__subtitle")[0].text_content()
     times = article.cssselect("header time[datetime]")
-    assert times[0].get("datetime") == post.published_at.isoformat()
+    assert times[0].get("datetime") == dates.iso(post.published_at)
     byline = article.cssselect(".post__header .meta")[0]
     assert "Rowan Ellery" in byline.text_content()
     assert [a.text for a in byline.cssselect("a[rel~=author]")] == [
@@ -192,6 +201,31 @@ def test_previous_and_next_in_section_skip_drafts(client, make_post):
     assert doc.cssselect('.post-nav a[rel="next"]')[0].get("href") == middle.get_absolute_url()
 
 
+def table_of_contents(doc):
+    navs = [nav for nav in doc.cssselect("nav") if accessible_name(doc, nav) == "Contents"]
+    assert len(navs) <= 1
+    return navs[0] if navs else None
+
+
+def test_a_post_with_three_headings_shows_a_table_of_contents(client, make_post):
+    post = make_post(body="## Install\n\nText.\n\n### On Debian\n\nText.\n\n## Use\n\nText.")
+    doc = parse(client.get(post.get_absolute_url()))
+    toc = table_of_contents(doc)
+    assert toc is not None
+    headings = doc.cssselect(".prose h2, .prose h3")
+    assert [a.get("href") for a in toc.cssselect("a")] == [f"#{h.get('id')}" for h in headings]
+    assert [a.text_content() for a in toc.cssselect("a")] == ["Install", "On Debian", "Use"]
+    order = list(doc.iter())
+    assert order.index(toc) < order.index(doc.cssselect(".prose")[0]), "before the body"
+
+
+def test_a_post_with_two_headings_has_no_table_of_contents(client, make_post):
+    post = make_post(body="## Install\n\nText.\n\n## Use\n\nText.")
+    doc = parse(client.get(post.get_absolute_url()))
+    assert table_of_contents(doc) is None
+    assert not doc.cssselect(".toc")
+
+
 def test_updated_date_shows_only_after_an_edit(client, make_post):
     post = make_post(published_at=timezone.now() - timedelta(days=10))
     Post.objects.filter(pk=post.pk).update(updated_at=post.published_at)
@@ -224,7 +258,7 @@ def test_post_head_has_open_graph_twitter_and_json_ld(client, demo):
     assert data["@type"] == "BlogPosting"
     assert data["headline"] == post.title
     assert data["author"]["name"] == "Rowan Ellery"
-    assert data["datePublished"] == post.published_at.isoformat()
+    assert data["datePublished"] == dates.iso(post.published_at)
     assert data["image"].endswith(social.file.url)
     figure = doc.cssselect("figure.post__cover")[0]
     img = figure.cssselect("img")[0]
@@ -239,6 +273,32 @@ def test_json_ld_cannot_break_out_of_its_script(client, make_post):
     doc = lxml_html.fromstring(page)
     data = json.loads(doc.cssselect('script[type="application/ld+json"]')[0].text)
     assert data["headline"] == post.title
+
+
+# HTML's <time datetime> allows at most three fractional digits; pages write seconds.
+ISO_TO_THE_SECOND = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d")
+
+
+def test_machine_readable_dates_carry_no_microseconds(client, admin_client, make_post, settings):
+    """Every <time datetime> and JSON-LD date is ISO 8601 to the second, in the site's time
+    zone like the date shown beside it."""
+    settings.TIME_ZONE = "America/New_York"
+    published = timezone.now().replace(microsecond=152528) - timedelta(days=3)
+    series = Series.objects.create(title="Timed", slug="timed")
+    post = make_post(published_at=published, series=series, series_position=1)
+    Post.objects.filter(pk=post.pk).update(updated_at=published + timedelta(days=1))
+    scheduled = make_post(published_at=published + timedelta(days=30))
+    pages = [client.get(url) for url in ("/", "/series/", "/bytes/", post.get_absolute_url())]
+    pages.append(admin_client.get(scheduled.get_absolute_url()))
+    values = [t.get("datetime") for page in pages for t in parse(page).cssselect("time")]
+    assert values and all(ISO_TO_THE_SECOND.fullmatch(value) for value in values), values
+    local = timezone.localtime(published, timezone.get_current_timezone())
+    assert dates.iso(local) in values
+    assert dates.iso(timezone.localtime(scheduled.published_at)) in values, "preview banner"
+    doc = parse(pages[3])
+    data = json.loads(doc.cssselect('script[type="application/ld+json"]')[0].text)
+    assert data["datePublished"] == dates.iso(published)
+    assert ISO_TO_THE_SECOND.fullmatch(data["dateModified"]), data["dateModified"]
 
 
 def test_canonical_url_uses_site_url_when_set(client, make_post, settings):
@@ -304,8 +364,8 @@ def test_series_index_lists_only_series_with_published_parts(client, make_post):
     make_post(series=live, series_position=1)
     titles = [a.text for a in parse(client.get("/series/")).cssselect(".post-card__title a")]
     assert titles == ["Live"]
-    doc = parse(client.get(planned.get_absolute_url()))
-    assert doc.cssselect(".series-parts .empty")
+    # Nor is its page: its title and description are not public until a part is.
+    assert client.get(planned.get_absolute_url()).status_code == 404
 
 
 # --- lists, pagination and bad input ----------------------------------------------------
@@ -399,6 +459,53 @@ def test_archives_group_posts_by_year_and_month(client, make_post):
     doc = parse(client.get("/archive/2024/5/"))
     assert [a.text for a in doc.cssselect(".post-card__title a")] == ["Old one"]
     assert client.get("/archive/2024/6/").status_code == 404
+
+
+def test_month_archive_title_names_the_month(client, make_post):
+    make_post(published_at=datetime(2024, 5, 4, 12, tzinfo=UTC))
+    doc = parse(client.get("/archive/2024/5/"))
+    assert doc.findtext(".//title").startswith("Posts from May 2024 · ")
+
+
+def nav_marks(response):
+    nav = parse(response).cssselect('nav[aria-label="Main"]')[0]
+    return {a.text_content(): a.get("aria-current") for a in nav.cssselect("a[aria-current]")}
+
+
+def test_navigation_marks_the_current_page_and_the_pages_below_it(client, make_rich_posts):
+    """aria-current="page" on the page an entry links to, "true" on the pages below it."""
+    settings_obj = SiteSettings.load()
+    settings_obj.posts_per_page = 2
+    settings_obj.save()
+    post = make_rich_posts(3)[0]
+    year, month = post.published_at.year, post.published_at.month
+    expected = {
+        "/": {"Home": "page"},
+        "/bytes/": {"Bytes": "page"},
+        "/bytes/?page=1": {"Bytes": "page"},
+        "/bytes/?page=2": {"Bytes": "true"},
+        post.get_absolute_url(): {"Bytes": "true"},
+        "/series/": {"Series": "page"},
+        post.series.get_absolute_url(): {"Series": "true"},
+        "/tags/": {"Tags": "page"},
+        post.tags.first().get_absolute_url(): {"Tags": "true"},
+        "/archive/": {"Archive": "page"},
+        f"/archive/{year}/": {"Archive": "true"},
+        f"/archive/{year}/{month}/": {"Archive": "true"},
+        "/search/?q=post": {},
+        "/no-such-page/": {},
+    }
+    assert {url: nav_marks(client.get(url)) for url in expected} == expected
+
+
+@pytest.mark.parametrize("url", ["/search/?q=post", "/no-such-page/"])
+def test_search_landmarks_on_one_page_have_distinct_names(client, make_post, url):
+    """The header's search form and the page's own are told apart by their names."""
+    make_post()
+    doc = parse(client.get(url))
+    names = [accessible_name(doc, el) for el in doc.cssselect('[role="search"], search')]
+    assert len(names) == 2, names
+    assert all(names) and len(set(names)) == len(names), names
 
 
 def test_sitemap_lists_public_content_with_lastmod(client, demo, settings):

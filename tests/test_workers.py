@@ -1,0 +1,111 @@
+"""Edits reach every gunicorn worker on their next request, without Redis.
+
+Each worker keeps its own copy of the site chrome; a token in the database tells it when
+that copy is stale. This runs the real thing: gunicorn with three worker processes on a
+scratch SQLite database, and an edit made by a separate ``manage.py`` process.
+"""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.conf import settings
+
+ROOT = settings.BASE_DIR
+REQUESTS = 30
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def scratch_env(tmp_path):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "DATABASE_", "REDIS_"))
+    }
+    env.update(
+        DJANGO_DEBUG="1",
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        MEDIA_ROOT=str(tmp_path / "media"),
+    )
+    return env
+
+
+def manage(env, *args):
+    subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+
+
+def shell(env, code):
+    manage(env, "shell", "-c", code)
+
+
+@pytest.fixture
+def workers(scratch_env):
+    manage(scratch_env, "migrate", "--noinput")
+    shell(
+        scratch_env,
+        "from blog.models import *\n"
+        "s = SiteSettings.load(); s.title = 'Before the edit'; s.save()\n"
+        "Section.objects.create(name='Bytes', slug='bytes')",
+    )
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "--workers", "3",
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
+        cwd=ROOT, env=scratch_env,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + "/", timeout=5).read()
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                pytest.fail("gunicorn did not start")
+            time.sleep(0.2)
+    yield base, scratch_env
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def titles(base) -> list[str]:
+    """The <title> of the home page, fetched REQUESTS times over new connections, six at
+    a time, so that every worker answers some."""
+
+    def fetch(_):
+        with urllib.request.urlopen(base + "/", timeout=10) as response:
+            return re.search(r"<title>(.*?)</title>", response.read().decode()).group(1)
+
+    with ThreadPoolExecutor(6) as pool:
+        return list(pool.map(fetch, range(REQUESTS)))
+
+
+def test_an_edit_shows_in_every_worker_on_the_next_request(workers):
+    base, env = workers
+    assert set(titles(base)) == {"Before the edit"}  # every worker holds the chrome now
+    shell(env, "from blog.models import *\ns = SiteSettings.load(); s.title = 'After'; s.save()")
+    assert set(titles(base)) == {"After"}
+    shell(env, "from blog.models import *\nSection.objects.filter(slug='bytes').delete()")
+
+    def nav(_):
+        with urllib.request.urlopen(base + "/", timeout=10) as response:
+            return 'href="/bytes/"' in response.read().decode()
+
+    with ThreadPoolExecutor(6) as pool:
+        assert not any(pool.map(nav, range(REQUESTS))), "a removed section stays in the nav"
