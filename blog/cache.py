@@ -12,25 +12,33 @@ import logging
 import time
 
 from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
 RETRY_SECONDS = 5.0
+# When each Redis server (by its LOCATION) failed last, for the whole process: Django
+# makes one cache object per thread, and every thread should skip a server found dead.
+_down_until: dict[str, float] = {}
 
 
 def _soft(miss):
-    """Run the operation unless Redis failed recently; on any error, return ``miss``."""
+    """Run the operation unless Redis failed recently; if Redis fails, return ``miss``.
+
+    Only Redis's own errors (connection refused, timeouts, protocol) count: a value that
+    cannot be pickled is a bug, and still raises.
+    """
 
     def decorator(method):
         @functools.wraps(method)
         def wrapper(self, *args, **kwargs):
             fallback = miss(*args, **kwargs) if callable(miss) else miss
-            if time.monotonic() < self._down_until:
+            if time.monotonic() < _down_until.get(self._location, 0.0):
                 return fallback
             try:
                 return method(self, *args, **kwargs)
-            except Exception as exc:  # connection refused, timeouts, protocol errors, …
-                self._down_until = time.monotonic() + RETRY_SECONDS
+            except (RedisError, OSError) as exc:
+                _down_until[self._location] = time.monotonic() + RETRY_SECONDS
                 logger.warning(
                     "Cache %s failed (%s: %s); serving uncached for %g s.",
                     method.__name__,
@@ -54,7 +62,7 @@ class ResilientRedisCache(RedisCache):
 
     def __init__(self, server, params):
         super().__init__(server, params)
-        self._down_until = 0.0
+        self._location = server if isinstance(server, str) else ",".join(server)
 
     get = _soft(_default)(RedisCache.get)
     get_many = _soft({})(RedisCache.get_many)

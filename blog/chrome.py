@@ -5,8 +5,8 @@ whenever a setting, a section, the author profile or a profile link changes (see
 blog.signals). The chrome built for that token is kept in the process, and in the shared
 cache for other processes, so a page usually spends one query on it, and an edit shows
 on the next request in every worker, with or without Redis. The cache is an
-optimisation only: when it fails, the chrome is built from the database and a warning
-is logged.
+optimisation only: when Redis fails, the chrome is built from the database
+(blog.cache turns failures into misses).
 """
 
 import hashlib
@@ -23,7 +23,9 @@ from .social import title_card
 logger = logging.getLogger(__name__)
 
 CACHE_KEY = "bytepress:site-chrome:v2:{token}"
-CACHE_SECONDS = 24 * 60 * 60  # a key is never reused: the expiry only frees memory
+# Tokens are random, so a key is only ever read for the chrome it was written for; the
+# expiry just frees the memory of old ones.
+CACHE_SECONDS = 24 * 60 * 60
 
 # This process's latest chrome, as (token, SiteChrome); replaced whole, never mutated.
 _process_copy: tuple | None = None
@@ -52,10 +54,10 @@ def get(request=None) -> SiteChrome:
         value = copy[1]
     else:
         key = CACHE_KEY.format(token=token.hex)
-        value = _cache_get(key)
+        value = cache.get(key)  # Redis failures are misses (blog.cache)
         if value is None:
             value = build()
-            _cache_set(key, value)
+            cache.set(key, value, timeout=CACHE_SECONDS)
         _process_copy = (token, value)
     if request is not None:
         request._bytepress_chrome = value
@@ -83,21 +85,6 @@ def forget_local() -> None:
     _process_copy = None
 
 
-def _cache_get(key):
-    try:
-        return cache.get(key)
-    except Exception as exc:  # any backend failure: build from the database instead
-        logger.warning("Cache unavailable, building the site chrome uncached: %s", exc)
-        return None
-
-
-def _cache_set(key, value) -> None:
-    try:
-        cache.set(key, value, timeout=CACHE_SECONDS)
-    except Exception as exc:
-        logger.warning("Cache unavailable, the site chrome was not stored: %s", exc)
-
-
 # --- the social card ---------------------------------------------------------------
 
 
@@ -118,7 +105,7 @@ def default_card(title: str, tagline: str) -> str:
     try:
         if not default_storage.exists(name):
             name = default_storage.save(name, ContentFile(title_card(title, tagline)))
-    except OSError as exc:
+    except Exception as exc:  # any storage backend's error: pages go without the card
         logger.warning("Cannot store the default social card %s: %s", name, exc)
         return ""
     return name

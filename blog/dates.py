@@ -2,7 +2,8 @@
 
 HTML's ``<time datetime>`` allows at most three fractional digits, and nothing a reader,
 a crawler or a feed reader does needs more than seconds; every date Bytepress writes for
-machines (HTML, JSON-LD, sitemaps, feeds) goes through here.
+machines (HTML, JSON-LD, feeds) goes through here. (Sitemaps need nothing: Django's
+sitemap template writes the date alone.)
 """
 
 from datetime import date, datetime

@@ -13,6 +13,7 @@ belongs to one request lives in the FeedRequest that ``get_object`` returns (and
 
 import hashlib
 import json
+import logging
 import mimetypes
 import re
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ from . import chrome, dates, selectors
 from .figures import plain_images
 from .models import Post, Section, SiteSettings
 from .seo import absolute_url
+
+logger = logging.getLogger(__name__)
 
 CACHE_SECONDS = 300
 _URL_ATTR = re.compile(r'\b(href|src)="([^"]*)"')
@@ -94,8 +97,9 @@ def feed_state(feed: FeedRequest, posts) -> dict:
     published once and since unpublished: taking it down changes the feed) and a
     publication date that has arrived (a scheduled post going live changes the feed
     without an edit). Edits to drafts that never went live do not count. The ETag adds
-    the number of published posts (a deleted post changes it) and the site settings the
-    feed shows.
+    the number of published posts (a deleted post changes it) and everything else the
+    feed shows: the origin of its absolute URLs, the subject's name and description, and
+    the site's title, tagline, length, logo and owner.
     """
     published = Q(pk__in=Post.objects.published())
     state = posts.aggregate(
@@ -105,15 +109,20 @@ def feed_state(feed: FeedRequest, posts) -> dict:
     )
     moments = [m for m in (state["edited"], state["went_live"]) if m is not None]
     site = feed.site
+    subject = feed.subject
     fingerprint = "|".join(
         [
+            feed.url("/"),
             feed.request.path,
             *(m.isoformat() for m in moments),
             str(state["count"]),
+            str(subject or ""),
+            getattr(subject, "description", ""),
             site.title,
             site.tagline,
             str(site.feed_length),
-            str(site.owner_id),
+            site.logo.name or "",
+            site.owner.display_name if site.owner else "",
         ]
     )
     return {
@@ -343,10 +352,14 @@ class PostFeed(Feed):
 def cover_enclosure(request, post) -> dict | None:
     if post.cover is None:
         return None
-    try:
-        length = post.cover.file.size
-    except OSError:  # the file is missing from storage: leave the enclosure out
-        return None
+    length = post.cover.file_size  # stored on save: no storage request per item
+    if length is None:
+        # An image whose file could not be read when it was saved: still unreadable?
+        try:
+            length = post.cover.file.size
+        except OSError as exc:
+            logger.warning("Feed enclosure of %r left out: %s", post.cover.file.name, exc)
+            return None
     mime_type = mimetypes.guess_type(post.cover.file.name)[0] or "application/octet-stream"
     return {
         "url": absolute_url(request, post.cover.file.url),

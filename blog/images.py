@@ -182,6 +182,7 @@ def add_to_library(upload, **fields):
     # The size is stored now, from the cleaned bytes: a row without it makes Django
     # open the file (one storage read, or a 500 if it is gone) whenever it is loaded.
     image.width, image.height = _size(cleaned.content)
+    image.file_size = len(cleaned.content)
     image.file.save(f"{uuid.uuid4().hex}.{cleaned.extension}", ContentFile(cleaned.content))
     image.refresh_from_db()
     return image

@@ -22,6 +22,7 @@ import markdown
 import nh3
 from markdown.extensions import Extension
 from markdown.extensions.toc import slugify_unicode
+from markdown.htmlparser import HTMLExtractor
 from markdown.inlinepatterns import HTML_RE, HtmlInlineProcessor
 from markdown.preprocessors import HtmlBlockPreprocessor
 from markdown.treeprocessors import Treeprocessor
@@ -191,11 +192,28 @@ def _is_allowed(name: str) -> bool:
     return name.isascii() and name.lower() in ALLOWED_TAGS
 
 
+class _Extractor(HTMLExtractor):
+    """Python-Markdown's raw HTML block reader, without raw-text elements.
+
+    ``html.parser`` reads what follows ``<script>`` or ``<style>`` (and, in newer Pythons,
+    ``<textarea>`` and ``<title>``) as raw text up to the closing tag: unclosed inside a
+    ``<div>``, it took the rest of the post into the HTML block, unrendered. Those tags
+    are escaped to text anyway, so they need no raw-text mode.
+    """
+
+    CDATA_CONTENT_ELEMENTS = ()
+    RCDATA_CONTENT_ELEMENTS = ()
+
+
 class _RawHtmlBlockPreprocessor(HtmlBlockPreprocessor):
     def run(self, lines):
         stash = self.md.htmlStash.rawHtmlBlocks
         first = len(stash)
-        lines = super().run(lines)
+        # HtmlBlockPreprocessor.run, with the extractor above.
+        parser = _Extractor(self.md)
+        parser.feed("\n".join(lines))
+        parser.close()
+        lines = "".join(parser.cleandoc).split("\n")
         # All this step stashes is the author's raw HTML; code blocks, which the stash
         # also holds, are put there by other steps and stay as they are.
         stash[first:] = [escape_unkept_markup(html) for html in stash[first:]]

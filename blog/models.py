@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -236,14 +236,22 @@ class Tag(TagBase):
         constraints = [models.UniqueConstraint(Lower("name"), name="blog_tag_name_ci_unique")]
 
     def save(self, *args, **kwargs):
-        if self._state.adding and not self.slug:
-            # Chosen here, so taggit's own retry loop (which appends _1, _2, … in the
-            # order tags happen to be created) has nothing left to do.
-            for slug in slug_candidates(self.name):
+        if not (self._state.adding and not self.slug):
+            return super().save(*args, **kwargs)
+        # The slug is chosen here, so taggit's own retry loop (which appends _1, _2, … in
+        # the order tags happen to be created) has nothing left to do. A candidate that
+        # another request takes between the check and the insert is skipped, too.
+        for slug in slug_candidates(self.name):
+            if Tag.objects.filter(slug=slug).exists():
+                continue
+            self.slug = slug
+            try:
+                with transaction.atomic():
+                    return super().save(*args, **kwargs)
+            except IntegrityError:
                 if not Tag.objects.filter(slug=slug).exists():
-                    self.slug = slug
-                    break
-        super().save(*args, **kwargs)
+                    raise  # not the slug (the name is taken, say): a real error
+        raise IntegrityError(f"No free slug for the tag {self.name!r}.")
 
     def get_absolute_url(self):
         return reverse("blog:tag-detail", kwargs={"slug": self.slug})
@@ -534,15 +542,19 @@ class Link(models.Model):
 
 
 class LibraryImageField(models.ImageField):
-    """An ImageField that never turns a missing file into a server error.
+    """An ImageField that never reads its file when a row is loaded.
 
-    Django reads an image's size from its file whenever a model instance is loaded with
-    empty width/height columns. Sizes are stored on upload (see blog.images), so this
-    only happens for rows from before that; if the file is gone too, the row keeps
-    empty dimensions and a warning is logged, and the page is served without them.
+    Django reads an image's size from its file whenever an instance is loaded with empty
+    width/height columns: one storage read per image per page (an S3 GET), and a 500 if
+    the file is gone. Sizes are stored when an image is saved (``Image.save``) and were
+    backfilled by migration 0003, so loading never needs the file; a row whose file was
+    unreadable then simply has no size, and its <img> goes without width and height.
+    An assignment of a new file (``force``) still measures it; a failure is logged.
     """
 
     def update_dimension_fields(self, instance, force=False, *args, **kwargs):
+        if not force:
+            return
         try:
             super().update_dimension_fields(instance, force, *args, **kwargs)
         except (OSError, ValueError) as exc:
@@ -557,9 +569,10 @@ class Image(models.Model):
     """
 
     file = LibraryImageField(upload_to="images/%Y/%m/", width_field="width", height_field="height")
-    # Stored on upload; None only for a row whose file could not be read.
+    # Stored on save; None only for a row whose file could not be read.
     width = models.PositiveIntegerField(editable=False, null=True)
     height = models.PositiveIntegerField(editable=False, null=True)
+    file_size = models.PositiveBigIntegerField("bytes", editable=False, null=True)
     title = models.CharField(
         max_length=255,
         blank=True,
@@ -592,22 +605,26 @@ class Image(models.Model):
             if previous and previous != self.file.name:
                 self._replaced_file = previous
         super().save(*args, **kwargs)
-        if self.file and (self.width is None or self.height is None):
+        if self.file and None in (self.width, self.height, self.file_size):
             self._store_size()
 
     def _store_size(self) -> None:
-        """Read the size from the stored file, once: Django's own update leaves it
-        empty for content saved through ``FieldFile.save()``."""
+        """Read the dimensions and byte size from the stored file, once, so that pages
+        and feeds never have to (Django's own dimension update comes back empty for
+        content saved through ``FieldFile.save()``)."""
         try:
             with (
                 self.file.storage.open(self.file.name, "rb") as handle,
                 PILImage.open(handle) as decoded,
             ):
                 self.width, self.height = decoded.size
+            self.file_size = self.file.storage.size(self.file.name)
         except (OSError, ValueError) as exc:
             logger.warning("Cannot read the size of image file %r: %s", self.file.name, exc)
             return
-        Image.objects.filter(pk=self.pk).update(width=self.width, height=self.height)
+        Image.objects.filter(pk=self.pk).update(
+            width=self.width, height=self.height, file_size=self.file_size
+        )
 
     def _stored_file_name(self):
         return Image.objects.filter(pk=self.pk).values_list("file", flat=True).first()

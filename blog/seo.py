@@ -25,6 +25,18 @@ def absolute_url(request, path: str) -> str:
     return request.build_absolute_uri(path)
 
 
+def social_image(request, site_chrome, post=None) -> dict:
+    """og:image and its alt text (PageMeta's ``image``/``image_alt``): the post's cover
+    card, else the site's social card; empty if there is neither."""
+    if post is not None and post.cover_social and post.cover:
+        name, alt = post.cover_social, post.cover.alt
+    elif site_chrome.social_card:
+        name, alt = site_chrome.social_card, site_chrome.social_card_alt
+    else:
+        return {}
+    return {"image": absolute_url(request, default_storage.url(name)), "image_alt": alt}
+
+
 @dataclass(frozen=True)
 class FeedLink:
     title: str
@@ -84,7 +96,8 @@ def post_jsonld(request, post, site_title: str) -> dict:
         "url": absolute_url(request, post.get_absolute_url()),
         "mainEntityOfPage": absolute_url(request, post.get_absolute_url()),
         "datePublished": dates.iso(post.published_at) or None,
-        "dateModified": dates.iso(post.updated_at),
+        # As in the feeds: a post edited before its scheduled date was modified when it went live.
+        "dateModified": dates.iso(max(post.updated_at, post.published_at or post.updated_at)),
         "author": {"@type": "Person", "name": post.author.display_name},
         "publisher": {"@type": "Organization", "name": site_title},
         "wordCount": len(post.body_text.split()),

@@ -2,7 +2,7 @@
 
 from django.core.files.storage import default_storage
 from django.db.models import Q
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from . import chrome, renditions, search
@@ -89,6 +89,13 @@ def make_renditions(sender, instance, created, raw=False, update_fields=None, **
 @receiver(post_delete, sender=Rendition)
 def delete_rendition_file(sender, instance, **kwargs):
     instance.file.delete(save=False)
+
+
+@receiver(pre_delete, sender=Image)
+def forget_deleted_social_image(sender, instance, **kwargs):
+    # The settings' reference is cleared by SET_NULL, an UPDATE that sends no signal.
+    if SiteSettings.objects.filter(social_image=instance).exists():
+        chrome.invalidate()
 
 
 @receiver(post_delete, sender=Image)

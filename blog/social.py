@@ -23,16 +23,18 @@ def title_card(title: str, tagline: str = "") -> bytes:
     draw.rectangle((0, 0, SIZE[0], 18), fill=ACCENT)
     lines = textwrap.wrap(title or "Bytepress", width=22)[:3]
     font = ImageFont.load_default(size=84 if len(lines) < 3 else 70)
-    y = 120
+    small = ImageFont.load_default(size=40)
+    taglines = textwrap.wrap(tagline, width=48)[:2]
+    # The block of text is centred vertically below the accent bar.
+    height = len(lines) * (font.size + 18) + len(taglines) * (small.size + 14)
+    y = 18 + max(40, (SIZE[1] - 18 - height) // 2)
     for line in lines:
         draw.text((80, y), line, fill=INK, font=font)
         y += font.size + 18
-    if tagline:
-        small = ImageFont.load_default(size=40)
-        for line in textwrap.wrap(tagline, width=48)[:2]:
-            y += 14
-            draw.text((80, y), line, fill=MUTED, font=small)
-            y += small.size
+    for line in taglines:
+        y += 14
+        draw.text((80, y), line, fill=MUTED, font=small)
+        y += small.size
     out = io.BytesIO()
     image.save(out, "PNG", optimize=True)
     return out.getvalue()

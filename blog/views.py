@@ -7,7 +7,6 @@ cached, never indexed).
 
 from datetime import date
 
-from django.core.files.storage import default_storage
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -25,17 +24,7 @@ from django.views.generic import (
 from . import chrome, selectors
 from .models import Post, Section
 from .search import search_posts
-from .seo import PageMeta, absolute_url, post_jsonld, scoped_feeds, site_feeds
-
-
-def site_social_image(request, site_chrome) -> dict:
-    """og:image and its alt text for a page without a cover of its own."""
-    if not site_chrome.social_card:
-        return {}
-    return {
-        "image": absolute_url(request, default_storage.url(site_chrome.social_card)),
-        "image_alt": site_chrome.social_card_alt,
-    }
+from .seo import PageMeta, absolute_url, post_jsonld, scoped_feeds, site_feeds, social_image
 
 
 class PageMixin:
@@ -70,7 +59,7 @@ class PageMixin:
             description=self.page_description or site.tagline,
             path=self.request.path,
             feeds=site_feeds(site.title) + self.get_scoped_feeds(),
-            **site_social_image(self.request, site_chrome),
+            **social_image(self.request, site_chrome),
         )
 
     def get_scoped_feeds(self):
@@ -243,14 +232,7 @@ class PostView(DetailView):
             description=post.meta_description or post.summary,
             path=post.get_absolute_url(),
             og_type="article",
-            **(
-                {
-                    "image": absolute_url(self.request, default_storage.url(post.cover_social)),
-                    "image_alt": post.cover.alt,
-                }
-                if post.cover_social and post.cover
-                else site_social_image(self.request, site)
-            ),
+            **social_image(self.request, site, post),
             feeds=site_feeds(site.settings.title)
             + scoped_feeds(post.section.name, "section-feed", section=post.section.slug),
             jsonld=post_jsonld(self.request, post, site.settings.title),

@@ -248,6 +248,33 @@ def test_malformed_validators_get_a_normal_200(client, demo, headers):
     assert feedparser.parse(response.content).entries
 
 
+@pytest.mark.parametrize(
+    "change",
+    ["section name", "section description", "owner name", "host"],
+)
+def test_the_etag_changes_with_what_the_feed_shows_beyond_its_posts(
+    client, make_post, author, change
+):
+    SiteSettings(owner=author).save()
+    post = make_post()
+    url = f"/{post.section.slug}/feed/"
+    etag = client.get(url)["ETag"]
+    host = {}
+    if change == "section name":
+        post.section.name = "Long reads"
+        post.section.save()
+    elif change == "section description":
+        post.section.description = "Essays."
+        post.section.save()
+    elif change == "owner name":
+        author.display_name = "Renamed Author"
+        author.save()
+    else:
+        host = {"HTTP_HOST": "localhost"}  # absolute URLs differ with the host
+    response = client.get(url, HTTP_IF_NONE_MATCH=etag, **host)
+    assert response.status_code == 200, "a stale 304 would keep the old feed"
+
+
 def test_validators_change_when_published_content_changes(client, make_post):
     post = make_post(published_at=timezone.now() - timedelta(days=2))
     first = client.get("/feed/")

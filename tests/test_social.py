@@ -83,3 +83,26 @@ def test_a_cover_wins_over_the_site_image(client, make_post):
     tags = og(client, post.get_absolute_url())
     assert tags["og:image"] == f"http://testserver{cover.renditions.get(kind='social').file.url}"
     assert tags["og:image:alt"] == "A harbour"
+
+
+def test_deleting_the_site_social_image_falls_back_to_the_generated_card(client, pages):
+    picture = library_image(image_bytes("JPEG", size=(1600, 1000)), alt="A lighthouse")
+    site = SiteSettings.load()
+    site.social_image = picture
+    site.save()
+    assert "social" in og(client, "/")["og:image"]  # the picture's social card
+    picture.delete()
+    tags = og(client, "/")
+    assert "/media/site/social-card-" in tags["og:image"]
+    assert tags["og:image:alt"] == site.title
+
+
+def test_a_storage_failure_leaves_pages_without_the_card_not_broken(client, pages, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the bucket is unreachable")  # not an OSError, as with S3
+
+    monkeypatch.setattr(type(default_storage._wrapped), "exists", broken)
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+    assert "og:image" not in og(client, "/")

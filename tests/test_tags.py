@@ -84,3 +84,21 @@ def test_tag_index_sorts_regardless_of_case(client, make_post):
     doc = lxml_html.fromstring(client.get(reverse("blog:tag-list")).content)
     links = [a.text for a in doc.cssselect("main a") if a.get("href", "").startswith("/tags/")]
     assert [text for text in links if text in expected] == expected
+
+
+def test_a_slug_taken_between_the_check_and_the_insert_moves_to_the_next(db, monkeypatch):
+    """Two requests creating near-identical tags at once: the loser does not get a 500."""
+    from django.db.models import QuerySet
+
+    Tag.objects.create(name="C++")
+    real_exists = QuerySet.exists
+    calls = []
+
+    def racing_exists(self):
+        calls.append(1)
+        return False if len(calls) == 1 else real_exists(self)  # the first check is stale
+
+    monkeypatch.setattr(QuerySet, "exists", racing_exists)
+    tag = Tag.objects.create(name="c plus plus")
+    monkeypatch.setattr(QuerySet, "exists", real_exists)
+    assert tag.slug.startswith("c-plus-plus-") and tag.slug != "c-plus-plus"

@@ -13,12 +13,13 @@ import sys
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 ROOT = settings.BASE_DIR
-REQUESTS = 30
+REQUESTS = 60
 
 
 def free_port() -> int:
@@ -63,9 +64,12 @@ def workers(scratch_env):
         "Section.objects.create(name='Bytes', slug='bytes')",
     )
     port = free_port()
+    access_log = Path(scratch_env["MEDIA_ROOT"]).parent / "access.log"
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "--workers", "3",
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+         # Each request's worker pid, to show that every worker answered.
+         "--access-logfile", str(access_log), "--access-logformat", "%(p)s"],
         cwd=ROOT, env=scratch_env,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -79,7 +83,13 @@ def workers(scratch_env):
                 server.kill()
                 pytest.fail("gunicorn did not start")
             time.sleep(0.2)
-    yield base, scratch_env
+    # Every worker boots on its own: wait until all three have answered something.
+    while len(set(access_log.read_text().splitlines())) < 3:
+        if time.monotonic() > deadline:
+            server.kill()
+            pytest.fail("not every gunicorn worker started")
+        titles(base)  # a burst over new connections, six at a time
+    yield base, scratch_env, access_log
     server.terminate()
     server.wait(timeout=10)
 
@@ -96,11 +106,19 @@ def titles(base) -> list[str]:
         return list(pool.map(fetch, range(REQUESTS)))
 
 
+def workers_that_answered(access_log, since: int) -> set[str]:
+    return set(access_log.read_text().splitlines()[since:])
+
+
 def test_an_edit_shows_in_every_worker_on_the_next_request(workers):
-    base, env = workers
-    assert set(titles(base)) == {"Before the edit"}  # every worker holds the chrome now
+    base, env, access_log = workers
+    seen = len(access_log.read_text().splitlines())
+    assert set(titles(base)) == {"Before the edit"}
+    assert len(workers_that_answered(access_log, seen)) == 3, "every worker holds the chrome"
+    seen = len(access_log.read_text().splitlines())
     shell(env, "from blog.models import *\ns = SiteSettings.load(); s.title = 'After'; s.save()")
     assert set(titles(base)) == {"After"}
+    assert len(workers_that_answered(access_log, seen)) == 3
     shell(env, "from blog.models import *\nSection.objects.filter(slug='bytes').delete()")
 
     def nav(_):

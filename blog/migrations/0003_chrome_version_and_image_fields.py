@@ -19,18 +19,22 @@ def create_site_version(apps, schema_editor):
 
 
 def store_image_sizes(apps, schema_editor):
-    """Images added before sizes were stored on upload get them now, read once."""
+    """Images saved before sizes were stored get them now, read once from their files."""
     Image = apps.get_model("blog", "Image")
-    # values_list: loading instances would make the field read every file once more.
-    unsized = Image.objects.filter(models.Q(width__isnull=True) | models.Q(height__isnull=True))
+    unsized = Image.objects.filter(
+        models.Q(width__isnull=True)
+        | models.Q(height__isnull=True)
+        | models.Q(file_size__isnull=True)
+    )
     for pk, name in unsized.values_list("pk", "file"):
         try:
             with default_storage.open(name, "rb") as handle, PILImage.open(handle) as decoded:
                 width, height = decoded.size
+            file_size = default_storage.size(name)
         except (OSError, ValueError) as exc:
             logger.warning("Image %s: cannot read %r (%s); size left unknown", pk, name, exc)
             continue
-        Image.objects.filter(pk=pk).update(width=width, height=height)
+        Image.objects.filter(pk=pk).update(width=width, height=height, file_size=file_size)
 
 
 class Migration(migrations.Migration):
@@ -42,6 +46,11 @@ class Migration(migrations.Migration):
         migrations.AlterModelOptions(
             name="tag",
             options={"ordering": [django.db.models.functions.text.Lower("name")]},
+        ),
+        migrations.AddField(
+            model_name="image",
+            name="file_size",
+            field=models.PositiveBigIntegerField(editable=False, null=True, verbose_name="bytes"),
         ),
         migrations.AddField(
             model_name="image",
