@@ -1,9 +1,14 @@
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Count
 from django.forms.models import BaseInlineFormSet
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect
 from django.template.defaultfilters import pluralize
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -11,14 +16,24 @@ from markdownx.models import MarkdownxField
 from markdownx.widgets import AdminMarkdownxWidget
 from taggit.models import Tag as TaggitTag
 
-from . import services
-from .forms import CleanImageField, LinkForm, LinkFormSet
+from . import dates, services, sharing
+from .forms import (
+    CleanImageField,
+    LinkForm,
+    LinkFormSet,
+    PostAdminForm,
+    describe_state,
+    guard_against_stale_saves,
+    latest_saved_revision,
+)
 from .models import (
     AuthorProfile,
     Image,
     Link,
+    Page,
     Post,
     ProfileLink,
+    Redirect,
     Rendition,
     Section,
     Series,
@@ -55,7 +70,14 @@ class SectionAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_post_count=Count("posts"))
+        # A grouped query drops the model's default ordering: say it again, or the
+        # autocomplete's paginator gets an unordered list.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_post_count=Count("posts"))
+            .order_by(*Section._meta.ordering)
+        )
 
     @admin.display(description="posts", ordering="_post_count")
     def post_count(self, obj):
@@ -100,6 +122,10 @@ class VisibilityFilter(admin.SimpleListFilter):
 
 @admin.register(Post)
 class PostAdmin(EditorAdmin):
+    # The submit buttons (Save draft, Publish now, …) decide the state (PostAdminForm);
+    # admin/blog/post/submit_line.html shows them beside the state they change.
+    form = PostAdminForm
+    save_on_top = True  # the state and its buttons at the top of a long form, too
     list_display = [
         "title",
         "section",
@@ -121,10 +147,11 @@ class PostAdmin(EditorAdmin):
     autocomplete_fields = ["series", "cover"]
     inlines = [LinkInline]
     actions = ["publish", "unpublish"]
-    readonly_fields = ["reading_time", "created_at", "updated_at"]
+    readonly_fields = ["reading_time", "created_at", "updated_at", "share_link"]
     fieldsets = [
         (None, {"fields": ["title", "subtitle", "slug", "section", "author", "body", "tags"]}),
         ("Publishing", {"fields": ["status", "published_at"]}),
+        ("Share a preview", {"fields": ["share_link"]}),
         ("Series", {"fields": ["series", "series_position"]}),
         ("Cover image", {"fields": ["cover"]}),
         (
@@ -138,6 +165,69 @@ class PostAdmin(EditorAdmin):
         # Tags are prefetched so the change list runs the same queries for 5 or 5,000 posts.
         return super().get_queryset(request).prefetch_related("tags")
 
+    def save_model(self, request, obj, form, change):
+        """Nothing yet: the post is saved with its tags and links in save_related."""
+
+    def save_related(self, request, form, formsets, change):
+        # One write path (services.save_post): the post, then its tags and links, then
+        # the revision of all of it.
+        services.save_post(
+            form.instance,
+            user=request.user,
+            related=lambda: super(PostAdmin, self).save_related(request, form, formsets, change),
+        )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return guard_against_stale_saves(form, obj)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["autosave_config"] = self.autosave_config(request, obj)
+        latest = latest_saved_revision(obj) if obj is not None else None
+        context["opened_revision"] = latest.pk if latest else ""
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def autosave_config(self, request, post):
+        """What static/blog/admin/autosave.js needs: where to save, the browser copy's
+        key, when the post was last saved, and an autosave newer than that to offer."""
+        offered = None
+        if request.method == "GET":  # a form sent back with errors holds the text already
+            revision = services.latest_autosave(post=post, user=request.user).first()
+            if revision is not None:
+                offered = {"savedAt": dates.iso(revision.created_at), **revision.data}
+        return {
+            "url": reverse("post-autosave"),
+            "discardUrl": reverse("post-autosave-discard"),
+            "postId": post.pk if post else "",
+            "storageKey": f"bytepress:autosave:{request.user.pk}:{post.pk if post else 'new'}",
+            "postSavedAt": dates.iso(post.updated_at) if post else None,
+            "offered": offered,
+        }
+
+    # After a save, the browser's copy of the form is spent: this cookie tells
+    # autosave.js which one to drop on the next post form it opens.
+    SAVED_COOKIE = "bytepress_saved"
+
+    def response_add(self, request, obj, post_url_continue=None):
+        response = super().response_add(request, obj, post_url_continue)
+        return self._mark_saved(request, response, None)
+
+    def response_change(self, request, obj):
+        return self._mark_saved(request, super().response_change(request, obj), obj)
+
+    def _mark_saved(self, request, response, post):
+        key = self.autosave_config(request, post)["storageKey"] if request.method == "POST" else ""
+        if key and response.status_code in (301, 302):
+            response.set_cookie(
+                self.SAVED_COOKIE,
+                key,
+                max_age=86400,
+                path="/",
+                samesite="Lax",
+                secure=request.is_secure(),
+            )
+        return response
+
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
         # The writer's own profile, else the site owner's.
@@ -147,6 +237,69 @@ class PostAdmin(EditorAdmin):
             initial.setdefault("author", author_id)
         return initial
 
+    def get_urls(self):
+        revoke = self.admin_site.admin_view(self.revoke_share_view)
+        # Before the default URLs, whose "<object_id>/" catch-all would take this path.
+        return [
+            path("<path:object_id>/revoke-share/", revoke, name="blog_post_revoke_share"),
+            *super().get_urls(),
+        ]
+
+    def get_object(self, request, object_id, from_field=None):
+        post = super().get_object(request, object_id, from_field)
+        if post is not None:
+            # On the post, not on this admin (shared by every request): the link is
+            # absolute, and without SITE_URL only the request knows the host.
+            post.share_preview = sharing.new_link(request, post)
+        return post
+
+    @admin.display(description="share link")
+    def share_link(self, obj):
+        link = getattr(obj, "share_preview", None)
+        if link is None:
+            return "Save the post to get a link that shows it before it is published."
+        # The button belongs to a form of its own (change_form.html), outside the post's
+        # form: inside it, Enter in any field would revoke instead of saving.
+        revoke = format_html(
+            '<button type="submit" form="{}" class="button">Revoke share links</button>',
+            "share-revoke",
+        )
+        if obj.visibility == "published":
+            return format_html(
+                "The post is public: share its own address. {}"
+                '<div class="help">Revoking stops links given before from showing it again '
+                "if it goes back to draft.</div>",
+                revoke,
+            )
+        expires = date_format(timezone.localtime(link.expires_at), "DATETIME_FORMAT")
+        return format_html(
+            '<input type="url" value="{}" readonly size="70" aria-label="Share link"> {}'
+            '<div class="help">Anyone with this link can read the {} post, without an '
+            "account, until {}. Revoking stops every link given so far (changes not yet "
+            "saved on this page are lost).</div>",
+            link.url,
+            revoke,
+            obj.visibility,
+            expires,
+        )
+
+    def revoke_share_view(self, request, object_id):
+        """Give the post a new share key, so that every share link given so far stops
+        working; POST only, for staff who may change the post."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        post = self.get_object(request, unquote(object_id))
+        if post is None:
+            raise Http404("No such post.")
+        if not self.has_change_permission(request, post):
+            raise PermissionDenied
+        sharing.revoke(post)
+        self.log_change(request, post, "Revoked the share links.")
+        self.message_user(
+            request, f"Share links to “{post}” revoked: those given before no longer work."
+        )
+        return redirect(f"{self.admin_site.name}:blog_post_change", post.pk)
+
     @admin.display(description="series", ordering="series__title")
     def series_part(self, obj):
         if obj.series is None:
@@ -155,6 +308,9 @@ class PostAdmin(EditorAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_label(self, obj):
+        # The publication date has a column of its own; a scheduled one is worth repeating.
+        if obj.visibility == "scheduled":
+            return describe_state(obj)
         return obj.visibility.capitalize()
 
     @admin.display(description="tags")
@@ -164,7 +320,9 @@ class PostAdmin(EditorAdmin):
 
     @admin.action(description="Publish selected posts now", permissions=["change"])
     def publish(self, request, queryset):
-        result = services.publish_posts(queryset.select_related("section", "series"))
+        result = services.publish_posts(
+            queryset.select_related("section", "series"), user=request.user
+        )
         if result.published:
             count = len(result.published)
             self.message_user(
@@ -184,7 +342,7 @@ class PostAdmin(EditorAdmin):
 
     @admin.action(description="Unpublish selected posts (back to draft)", permissions=["change"])
     def unpublish(self, request, queryset):
-        count = services.unpublish_posts(queryset)
+        count = services.unpublish_posts(queryset, user=request.user)
         self.message_user(request, f"Moved {count} post{pluralize(count)} back to draft.")
 
 
@@ -267,7 +425,9 @@ class SeriesAdmin(EditorAdmin):
     inlines = [SeriesPostInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_part_count=Count("posts"))
+        return (
+            super().get_queryset(request).annotate(_part_count=Count("posts")).order_by("title")
+        )  # ordered again: a grouped query drops the default ordering
 
     @admin.display(description="parts", ordering="_part_count")
     def part_count(self, obj):
@@ -342,7 +502,12 @@ class TagAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_post_count=Count("tagged_posts"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_post_count=Count("tagged_posts"))
+            .order_by(*Tag._meta.ordering)
+        )  # ordered again: a grouped query drops the default ordering
 
     @admin.display(description="posts", ordering="_post_count")
     def post_count(self, obj):
@@ -353,3 +518,53 @@ class TagAdmin(admin.ModelAdmin):
 # default one would only be an empty, confusing list in the admin.
 if admin.site.is_registered(TaggitTag):
     admin.site.unregister(TaggitTag)
+
+
+@admin.register(Page)
+class PageAdmin(EditorAdmin):
+    list_display = ["title", "slug", "nav_position", "updated_at"]
+    list_editable = ["nav_position"]
+    search_fields = ["title", "body"]
+    prepopulated_fields = {"slug": ["title"]}
+    fields = ["title", "slug", "nav_position", "body", "created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at"]
+
+
+class RedirectForm(forms.ModelForm):
+    """Paths as an author pastes them (percent-encoded, or without the first “/”) are
+    stored as requests spell them, so that the middleware finds them."""
+
+    class Meta:
+        model = Redirect
+        fields = ["old_path", "new_path"]
+
+    def clean_old_path(self):
+        return services.site_path(self.cleaned_data["old_path"])
+
+    def clean_new_path(self):
+        return services.site_path(self.cleaned_data["new_path"])
+
+
+@admin.register(Redirect)
+class RedirectAdmin(admin.ModelAdmin):
+    form = RedirectForm
+    list_display = ["old_path", "new_path", "created_at"]
+    search_fields = ["old_path", "new_path"]
+    readonly_fields = ["created_at"]
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        # A removed page's readers are best sent home, unless the author names a page.
+        initial.setdefault("new_path", "/")
+        return initial
+
+    def save_model(self, request, obj, form, change):
+        services.save_redirect(obj)
+        asked_for = form.cleaned_data["new_path"]
+        if obj.new_path != asked_for:  # Redirect.clean() went past a redirected target
+            self.message_user(
+                request,
+                f"“{asked_for}” already redirects to “{obj.new_path}”, so “{obj.old_path}” "
+                "now leads straight there.",
+                messages.INFO,
+            )

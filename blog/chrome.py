@@ -1,7 +1,8 @@
-"""The site chrome every page shows: title, logo, owner, sections and the social image.
+"""The site chrome every page shows: title, logo, owner, sections, the pages in the
+navigation and the social image.
 
 Each request reads one token (``SiteVersion.chrome``, a primary-key lookup) that changes
-whenever a setting, a section, the author profile or a profile link changes (see
+whenever a setting, a section, a page, the author profile or a profile link changes (see
 blog.signals). The chrome built for that token is kept in the process, and in the shared
 cache for other processes, so a page usually spends one query on it, and an edit shows
 on the next request in every worker, with or without Redis. The cache is an
@@ -11,18 +12,19 @@ optimisation only: when Redis fails, the chrome is built from the database
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from .models import Section, SiteSettings, SiteVersion
+from .models import Page, Section, SiteSettings, SiteVersion
 from .social import title_card
 
 logger = logging.getLogger(__name__)
 
-CACHE_KEY = "bytepress:site-chrome:v2:{token}"
+# v3: SiteChrome gained nav_pages, which a copy cached as v2 lacks.
+CACHE_KEY = "bytepress:site-chrome:v3:{token}"
 # Tokens are random, so a key is only ever read for the chrome it was written for; the
 # expiry just frees the memory of old ones.
 CACHE_SECONDS = 24 * 60 * 60
@@ -40,6 +42,8 @@ class SiteChrome:
     # cover: the settings' social image's card, else a card made from the site title.
     social_card: str = ""
     social_card_alt: str = ""
+    # Pages with a nav position, in its order; the other pages are not in the chrome.
+    nav_pages: list = field(default_factory=list)
 
 
 def get(request=None) -> SiteChrome:
@@ -71,7 +75,15 @@ def build() -> SiteChrome:
     ).first() or SiteSettings(pk=1)
     owner_links = list(settings.owner.links.all()) if settings.owner else []
     card, alt = social_card(settings)
-    return SiteChrome(settings, list(Section.objects.all()), owner_links, card, alt)
+    nav_pages = Page.objects.filter(nav_position__isnull=False).only("title", "slug")
+    return SiteChrome(
+        settings,
+        list(Section.objects.all()),
+        owner_links,
+        card,
+        alt,
+        nav_pages=list(nav_pages.order_by("nav_position", "title")),
+    )
 
 
 def invalidate() -> None:

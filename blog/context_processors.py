@@ -39,10 +39,13 @@ def nav_parent(request) -> str | None:
     return reverse(parent) if parent else None
 
 
-def navigation(request, sections) -> list[NavItem]:
-    """The main navigation: Home, the sections, Series, Tags and Archive, marked current."""
+def navigation(request, sections, pages=()) -> list[NavItem]:
+    """The main navigation: Home, the sections, the pages given (those with a nav
+    position), Series, Tags and Archive, marked current."""
     entries = [("Home", reverse("blog:home"))]
     entries += [(section.name, section.get_absolute_url()) for section in sections]
+    # A page resolves as section-detail (the route is shared), so nav_parent marks it too.
+    entries += [(page.title, page.get_absolute_url()) for page in pages]
     entries += [
         ("Series", reverse("blog:series-list")),
         ("Tags", reverse("blog:tag-list")),
@@ -61,11 +64,13 @@ def navigation(request, sections) -> list[NavItem]:
 
 
 def site(request):
-    """The site chrome (settings, sections, owner links) and the navigation for templates,
+    """The site chrome (settings, sections, pages, owner links) and the navigation for templates,
     loaded when used."""
     site_chrome = SimpleLazyObject(lambda: chrome.get(request))
     return {
         "site_chrome": site_chrome,
         "site_settings": SimpleLazyObject(lambda: site_chrome.settings),
-        "site_nav": SimpleLazyObject(lambda: navigation(request, site_chrome.sections)),
+        "site_nav": SimpleLazyObject(
+            lambda: navigation(request, site_chrome.sections, site_chrome.nav_pages)
+        ),
     }

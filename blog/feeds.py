@@ -370,7 +370,7 @@ def cover_enclosure(request, post) -> dict | None:
 
 def item_html(request, post) -> str:
     """The full post for a feed reader: cover, body and links, with absolute URLs."""
-    context = {"post": post, "link_groups": selectors.group_links(post.links.all())}
+    context = {"post": post, "layout": selectors.post_layout(post)}
     html = plain_images(render_to_string("blog/feeds/item.html", context))
     return absolutize(html, absolute_url(request, post.get_absolute_url()))
 

@@ -7,10 +7,12 @@ from django.db import models
 from django.forms.models import BaseInlineFormSet
 from django.forms.utils import flatatt
 from django.urls import reverse
+from django.utils import dateformat, timezone
 from django.utils.html import format_html, format_html_join
 
+from . import markdown
 from .images import ImageRejected, clean_image
-from .models import Link
+from .models import Link, Post
 
 
 class CleanImageField(forms.ImageField):
@@ -257,3 +259,163 @@ class LinkFormSet(BaseInlineFormSet):
                 form.add_error("group", error)
                 continue
             introduced.append(heading)
+        self.check_placed_groups()
+
+    def check_placed_groups(self):
+        """Every ``[links: Heading]`` line of the body names a heading these links have,
+        once: a typo would otherwise leave a hole in the post, silently."""
+        try:
+            placed = markdown.placed_link_groups(markdown.render(self.instance.body).html)
+        except markdown.MarkdownError:
+            return  # the body field reports it
+        headings = {
+            form.cleaned_data.get("group", "")
+            for form in self.forms
+            if getattr(form, "cleaned_data", {}).get("title")
+            and not (self.can_delete and self._should_delete_form(form))
+        }
+        errors = []
+        for heading in dict.fromkeys(placed):
+            if heading not in headings:
+                known = ", ".join(f"“{h}”" for h in sorted(headings - {""})) or "none yet"
+                errors.append(
+                    f"The body places links under “{heading}”, but no link has that "
+                    f"heading (headings: {known}). Correct the [links: …] line or a "
+                    "link's heading."
+                )
+            elif placed.count(heading) > 1:
+                errors.append(f"The body places the links under “{heading}” twice.")
+        if errors:
+            raise ValidationError(errors)
+
+
+# --- the post form: publishing buttons --------------------------------------------------
+
+
+def describe_state(post: Post) -> str:
+    """The post's state in words, in the site's time zone: "Draft", "Scheduled for Thu 3
+    Dec 2026, 09:00" or "Published Mon 30 Nov 2026"."""
+    visibility = post.visibility
+    if visibility == "draft":
+        return "Draft"
+    when = timezone.localtime(post.published_at)
+    if visibility == "scheduled":
+        return f"Scheduled for {dateformat.format(when, 'D j M Y, H:i')}"
+    return f"Published {dateformat.format(when, 'D j M Y')}"
+
+
+class PostAdminForm(forms.ModelForm):
+    """The post form, whose submit buttons decide the post's state.
+
+    The button pressed sets ``status`` and ``published_at`` in ``clean()``, before the
+    model's checks run: a refused publication (an image without alt text, …) is a form
+    error like any other, and everything the author typed is shown again. Without one of
+    these buttons ("Save and continue editing"), the hidden ``status`` field keeps the
+    state the post had when the form was opened.
+    """
+
+    # "Save draft" takes the plain Save's name, so the admin's redirect to the list (and
+    # anything that presses Save) works as before.
+    SAVE_DRAFT, PUBLISH, SCHEDULE, UNPUBLISH = "_save", "_publish", "_schedule", "_unpublish"
+    LABELS = {
+        SAVE_DRAFT: "Save draft",
+        PUBLISH: "Publish now",
+        SCHEDULE: "Schedule for…",
+        UNPUBLISH: "Unpublish",
+    }
+    # Enter in a text field presses the first button: it is the one that keeps the
+    # post's state (a scheduled post stays scheduled while its date is ahead).
+    BUTTONS = {
+        "draft": [SAVE_DRAFT, PUBLISH, SCHEDULE],
+        "scheduled": [SCHEDULE, PUBLISH, UNPUBLISH],
+        "published": [PUBLISH, SCHEDULE, UNPUBLISH],
+    }
+
+    class Meta:
+        model = Post
+        fields = ["status", "published_at"]
+        widgets = {"status": forms.HiddenInput}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Read before a button changes the instance, so that a refused "Publish now"
+        # still shows the state that is stored.
+        self.visibility = self.instance.visibility
+        self.state = describe_state(self.instance)
+        if "published_at" in self.fields:
+            self.fields["published_at"].help_text = (
+                "When the post goes live. “Schedule for…” needs a date in the future; "
+                "“Publish now” keeps a date that has passed, and uses now otherwise."
+            )
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        """(name, label) of the publishing buttons this post offers, in order."""
+        return [(name, self.LABELS[name]) for name in self.BUTTONS[self.visibility]]
+
+    @property
+    def pressed(self) -> str | None:
+        return next((name for name in self.LABELS if name in self.data), None)
+
+    def clean(self):
+        cleaned_data = super().clean()
+        pressed = self.pressed
+        if pressed is None:
+            return cleaned_data
+        publishes = pressed in (self.PUBLISH, self.SCHEDULE)
+        cleaned_data["status"] = Post.Status.PUBLISHED if publishes else Post.Status.DRAFT
+        if "published_at" in self.errors:
+            return cleaned_data  # a date that does not parse has its own error already
+        when, now = cleaned_data.get("published_at"), timezone.now()
+        if pressed == self.PUBLISH and (when is None or when > now):
+            # As the publish action: a date that has passed is kept, so re-publishing a
+            # corrected post does not move it to the top of the lists.
+            cleaned_data["published_at"] = now
+        elif pressed == self.SCHEDULE and when is None:
+            self.add_error(
+                "published_at", "To schedule the post, give the date and time it goes live."
+            )
+        elif pressed == self.SCHEDULE and when <= now:
+            self.add_error(
+                "published_at",
+                "This moment has passed: schedule for a date and time in the future, "
+                "or use “Publish now”.",
+            )
+        return cleaned_data
+
+
+# --- two editors, one post ---------------------------------------------------------------
+
+OPENED_FIELD = "_opened_revision"
+
+
+def latest_saved_revision(post):
+    return post.revisions.exclude(kind="autosave").select_related("created_by").first()
+
+
+def guard_against_stale_saves(form_class, post):
+    """``form_class``, refusing once a save of ``post`` that would overwrite a save made
+    since the form was opened (the page carries the revision it showed).
+
+    The form then shows who changed the post and when, keeps the author's text, and
+    carries the new revision: saving again overwrites, knowingly.
+    """
+    if post is None:
+        return form_class
+
+    class StaleSaveGuard(form_class):
+        def clean(self):
+            cleaned = super().clean()
+            opened = self.data.get(OPENED_FIELD)
+            latest = latest_saved_revision(post)
+            if opened is not None and latest is not None and opened != str(latest.pk):
+                who = latest.created_by.get_username() if latest.created_by else "someone"
+                when = dateformat.format(timezone.localtime(latest.created_at), "j M Y, H:i:s")
+                raise ValidationError(
+                    f"This post was changed by {who} at {when}, after you opened it. "
+                    "Your text is kept below; compare it with the latest revision, then "
+                    "save again to replace that version with yours."
+                )
+            return cleaned
+
+    return StaleSaveGuard

@@ -57,6 +57,7 @@ ALLOWED_ATTRIBUTES = {
     "col": {"span"},
     "colgroup": {"span"},
     "details": {"open"},
+    "div": {"data-link-group"},  # a link slot (see split_at_link_slots)
 }
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 # Elements whose content is dropped along with the tag, not kept as text.
@@ -67,6 +68,28 @@ DROP_CONTENT_TAGS = frozenset(
 EXTERNAL_REL = "noopener noreferrer"
 
 
+# "[links: Storage]" alone in a paragraph, as the author writes it.
+_SLOT_SOURCE = re.compile(r"\[links:\s*([^\]]*?)\s*\]", re.IGNORECASE)
+# The same slot in sanitised HTML: written by the step below, in this exact form (nh3
+# keeps the attributes in order and escapes the value's quotes).
+LINK_SLOT = re.compile(r'<div class="link-slot" data-link-group="([^"]*)"></div>')
+
+
+def split_at_link_slots(html: str) -> list[tuple[str, str | None]]:
+    """Rendered HTML cut at its link slots: (html, the heading placed after it or None)."""
+    parts, position = [], 0
+    for slot in LINK_SLOT.finditer(html):
+        parts.append((html[position : slot.start()], unescape(slot.group(1))))
+        position = slot.end()
+    parts.append((html[position:], None))
+    return parts
+
+
+def placed_link_groups(html: str) -> list[str]:
+    """The link headings that rendered HTML places, in order."""
+    return [unescape(slot.group(1)) for slot in LINK_SLOT.finditer(html)]
+
+
 class _StructureTreeprocessor(Treeprocessor):
     """Page structure that plain Markdown lacks.
 
@@ -74,12 +97,20 @@ class _StructureTreeprocessor(Treeprocessor):
     - An image alone in its paragraph becomes a figure and its title the caption:
       ``![A chart of cache hits](chart.png "Hits per hour")`` renders as
       ``<figure><img alt="A chart of cache hits" …><figcaption>Hits per hour</figcaption>``.
+    - A paragraph that is only ``[links: Storage]`` becomes a slot where the post's
+      links under that heading are placed (see ``split_at_link_slots``).
     """
 
     def run(self, root):
         for heading in root.iter("h1"):
             heading.tag = "h2"
         for paragraph in root.iter("p"):
+            slot = _SLOT_SOURCE.fullmatch((paragraph.text or "").strip())
+            if slot and not list(paragraph):
+                paragraph.tag, paragraph.text = "div", None
+                paragraph.set("class", "link-slot")
+                paragraph.set("data-link-group", slot.group(1))
+                continue
             children = list(paragraph)
             if len(children) != 1 or children[0].tag != "img":
                 continue

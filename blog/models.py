@@ -8,6 +8,7 @@ import math
 import uuid
 from datetime import timedelta
 from urllib.parse import urlsplit
+from uuid import uuid4
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
@@ -71,6 +72,17 @@ class Section(models.Model):
 
     def get_absolute_url(self):
         return reverse("blog:section-detail", kwargs={"section": self.slug})
+
+    def clean(self):
+        # Sections and pages share /<slug>/ (Page is defined below; looked up at call time).
+        page = Page.objects.filter(slug__iexact=self.slug).first() if self.slug else None
+        if page is not None:
+            raise ValidationError(
+                {
+                    "slug": f"The page “{page}” already has the address /{page.slug}/; "
+                    "choose another slug."
+                }
+            )
 
 
 class AuthorProfile(models.Model):
@@ -344,6 +356,9 @@ class Post(models.Model):
     canonical_url = models.URLField(
         max_length=500, blank=True, help_text="Only if the post first appeared elsewhere."
     )
+    # Signed into every share-preview link (blog.sharing); replacing it revokes them all.
+    # (uuid4 by name: in this class body `uuid` is the field above, not the module.)
+    share_key = models.UUIDField(default=uuid4, editable=False)
     # Filled by blog.search on PostgreSQL (GIN-indexed there); unused on SQLite, which
     # keeps its FTS5 table instead.
     search_vector = SearchVectorField(null=True, editable=False)
@@ -383,10 +398,23 @@ class Post(models.Model):
     def __str__(self):
         return self.title
 
+    # Fields whose change calls for rendering again; a save of others (publishing, say)
+    # writes its columns and touches no other table.
+    RENDERED_FROM = frozenset({"body", "cover", "excerpt"})
+    RENDERED_FIELDS = frozenset(
+        {"body_html", "body_text", "toc_html", "summary", "reading_time", "cover_html",
+         "cover_social"}
+    )  # fmt: skip
+
     def save(self, *args, **kwargs):
         if self.status == self.Status.PUBLISHED and self.published_at is None:
             self.published_at = timezone.now()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and not self.RENDERED_FROM & set(update_fields):
+            return super().save(*args, **kwargs)
         self.render()
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, *self.RENDERED_FIELDS}
         super().save(*args, **kwargs)
         # Which library images the body shows: deleting one of them is then refused.
         self.body_images.set(self._body_images)
@@ -541,6 +569,54 @@ class Link(models.Model):
         return host.removeprefix("www.")
 
 
+class Revision(models.Model):
+    """A snapshot of a post as it was saved: its fields, links, tags and series place.
+
+    Every save records one (see ``blog.services.save_post``); a restore is a save too,
+    so nothing is ever lost. Autosaves are revisions that never touch the live post.
+    ``data`` is self-contained (names beside ids), so a revision stays readable after
+    the section, series, image or tags it mentions are gone.
+    """
+
+    class Kind(models.TextChoices):
+        SAVE = "save", "Saved"
+        AUTOSAVE = "autosave", "Autosaved"
+        RESTORE = "restore", "Restored"
+
+    # None only for the autosave of a post not saved yet (one per author).
+    post = models.ForeignKey(
+        Post, on_delete=models.CASCADE, null=True, blank=True, related_name="revisions"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SAVE)
+    data = models.JSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # The revision recorded when the post first went public: pruning always keeps it.
+    first_published = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        get_latest_by = ["created_at", "pk"]
+        indexes = [
+            models.Index(fields=["post", "-created_at", "-id"], name="revision_post_created_idx")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(post__isnull=False) | models.Q(kind="autosave"),
+                name="revision_has_post_unless_autosave",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
 class LibraryImageField(models.ImageField):
     """An ImageField that never reads its file when a row is loaded.
 
@@ -684,3 +760,165 @@ class PostImage(models.Model):
 
     def __str__(self):
         return f"{self.image} in {self.post}"
+
+
+class Page(models.Model):
+    """A standalone page (About, Now, Uses) at /<slug>/.
+
+    Pages share the top-level URLs with sections: a slug is reserved, a section's or a
+    page's, never two of these (``clean`` here and in ``Section``). Pages are always
+    public; they are in the sitemap and never in feeds.
+    """
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(
+        max_length=100,
+        unique=True,
+        validators=[validate_section_slug],
+        help_text="The page's address: /<slug>/.",
+    )
+    body = MarkdownxField(help_text="Markdown. Drop or paste an image to upload it.")
+    body_html = models.TextField(blank=True, editable=False)
+    nav_position = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Place in the site navigation, after the sections, lowest first. "
+        "Leave blank to keep the page out of the navigation.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        # Pages in the navigation first, in its order (databases differ on where NULLs sort).
+        ordering = [models.F("nav_position").asc(nulls_last=True), "title"]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        self.render()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        # One top-level route serves sections and pages (see views.SectionView).
+        return reverse("blog:section-detail", kwargs={"section": self.slug})
+
+    def clean(self):
+        errors = {}
+        section = Section.objects.filter(slug__iexact=self.slug).first() if self.slug else None
+        if section is not None:
+            errors["slug"] = (
+                f"The section “{section}” already has the address /{section.slug}/; "
+                "choose another slug."
+            )
+        try:
+            body_html = markdown.render_markdown(self.body)
+        except markdown.MarkdownError as exc:
+            errors["body"] = str(exc)
+        else:
+            # A page is public as soon as it is saved, so the rule for publishing posts
+            # holds from the start.
+            if markdown.images_missing_alt(body_html):
+                errors["body"] = (
+                    "Every image needs alt text: replace "
+                    f"“{markdown.ALT_PLACEHOLDER}” (or empty brackets in ![](…)) with a "
+                    "short description of the image."
+                )
+        if errors:
+            raise ValidationError(errors)
+
+    def render(self) -> None:
+        self.body_html = markdown.render_markdown(self.body)
+
+    @property
+    def description(self) -> str:
+        """The meta description: the body's opening prose (from the stored HTML)."""
+        text = markdown.paragraphs_text(self.body_html) or markdown.html_to_text(self.body_html)
+        return Truncator(text).chars(SUMMARY_CHARS)
+
+
+def validate_site_path(value: str) -> None:
+    """A path on this site, as ``request.path`` spells it.
+
+    "//host/…" and "/\\host/…" are other sites to a browser, so a redirect to them would
+    be an open redirect; a query or fragment never matches a request's path.
+    """
+    if not value.startswith("/") or value[1:2] in ("/", "\\"):
+        raise ValidationError(
+            "Give a path on this site, starting with a single “/”, such as /bytes/my-post/.",
+            code="not_a_site_path",
+        )
+    if "?" in value or "#" in value:
+        raise ValidationError(
+            "Leave out the “?…” query and the “#…” fragment: redirects match the path alone.",
+            code="query_or_fragment",
+        )
+    if "\\" in value or any(char.isspace() or not char.isprintable() for char in value):
+        raise ValidationError(
+            "A path has no spaces, backslashes or control characters.", code="invalid_character"
+        )
+
+
+class Redirect(models.Model):
+    """An old address of this site and where its page lives now.
+
+    blog.middleware answers 301 from ``old_path`` to ``new_path`` only where the site
+    found nothing, so a live page always wins. Paths are stored decoded (“/tags/café/”),
+    as ``request.path`` has them. No redirect's ``new_path`` is another's ``old_path``:
+    ``clean()`` and blog.services keep chains collapsed, so a reader is sent once.
+    """
+
+    old_path = models.CharField(
+        max_length=500,
+        unique=True,
+        validators=[validate_site_path],
+        help_text="The address that no longer has a page, such as /bytes/old-slug/.",
+    )
+    new_path = models.CharField(
+        max_length=500,
+        validators=[validate_site_path],
+        help_text="Where readers are sent, such as /bytes/new-slug/.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        # Chains are collapsed by looking up the redirects that lead to an address.
+        indexes = [models.Index(fields=["new_path"], name="redirect_new_path_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(old_path=models.F("new_path")),
+                name="redirect_leads_elsewhere",
+                violation_error_message="A redirect must lead to another address.",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.old_path} → {self.new_path}"
+
+    def clean(self):
+        if not (self.old_path and self.new_path):
+            return  # the field errors say what is missing
+        if self.old_path == self.new_path:
+            raise ValidationError({"new_path": "A redirect must lead to another address."})
+        # A target that is itself redirected is replaced by where that one leads, so
+        # readers are sent once; arriving back at old_path would be a loop.
+        seen = {self.new_path}
+        while True:
+            onward = (
+                Redirect.objects.filter(old_path=self.new_path)
+                .exclude(pk=self.pk)
+                .values_list("new_path", flat=True)
+                .first()
+            )
+            if onward is None:
+                break
+            if onward == self.old_path or onward in seen:
+                raise ValidationError(
+                    {
+                        "new_path": f"“{self.new_path}” already redirects to “{onward}”: "
+                        "this redirect would make a loop."
+                    }
+                )
+            seen.add(onward)
+            self.new_path = onward

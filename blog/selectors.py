@@ -2,9 +2,10 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Q, prefetch_related_objects
+from django.db.models import Count, Max, Q, Subquery, prefetch_related_objects
 from django.db.models.functions import Lower
 
+from .markdown import split_at_link_slots
 from .models import Post, Series, Tag
 
 
@@ -114,19 +115,28 @@ def section_neighbours(post: Post) -> tuple[Post | None, Post | None]:
     """The published posts just before (older) and after (newer) this one in its section."""
     if post.published_at is None:
         return None, None
-    siblings = Post.objects.published().filter(section_id=post.section_id).select_related("section")
+    siblings = Post.objects.published().filter(section_id=post.section_id)
     moment = post.published_at
     older = (
         siblings.filter(Q(published_at__lt=moment) | Q(published_at=moment, pk__lt=post.pk))
         .order_by("-published_at", "-pk")
-        .first()
+        .values("pk")[:1]
     )
     newer = (
         siblings.filter(Q(published_at__gt=moment) | Q(published_at=moment, pk__gt=post.pk))
         .order_by("published_at", "pk")
-        .first()
+        .values("pk")[:1]
     )
-    return older, newer
+    # One query: each subquery walks the section's index from this post's date.
+    found = Post.objects.filter(Q(pk=Subquery(older)) | Q(pk=Subquery(newer)))
+    here = (moment, post.pk)
+    older_post = newer_post = None
+    for neighbour in found.select_related("section"):
+        if (neighbour.published_at, neighbour.pk) < here:
+            older_post = neighbour
+        else:
+            newer_post = neighbour
+    return older_post, newer_post
 
 
 def group_links(links) -> list[tuple[str, list]]:
@@ -135,6 +145,36 @@ def group_links(links) -> list[tuple[str, list]]:
     for link in sorted(links, key=lambda link: bool(link.group)):
         groups.setdefault(link.group, []).append(link)
     return list(groups.items())
+
+
+@dataclass(frozen=True)
+class BodyPart:
+    html: str  # stored, sanitised body HTML
+    link_groups: list  # the (heading, links) placed right after it: none or one
+
+
+@dataclass(frozen=True)
+class PostLayout:
+    """A post's body with its link groups where the author placed them (a
+    ``[links: Heading]`` line), and the groups placed nowhere, which follow the body."""
+
+    parts: list[BodyPart]
+    trailing: list
+
+
+def post_layout(post: Post) -> PostLayout:
+    """Uses the post's prefetched links; no query of its own."""
+    groups = dict(group_links(post.links.all()))
+    placed = set()
+    parts = []
+    for html, heading in split_at_link_slots(post.body_html):
+        here = []
+        # A heading without links (or placed twice) leaves its slot empty.
+        if heading in groups and heading not in placed:
+            here = [(heading, groups[heading])]
+            placed.add(heading)
+        parts.append(BodyPart(html, here))
+    return PostLayout(parts, [(h, links) for h, links in groups.items() if h not in placed])
 
 
 def last_published_change():
@@ -146,3 +186,25 @@ def public_series():
     """Series with at least one published part. The others, their titles included, are not
     public yet: their pages and feeds answer 404, as a tag that only drafts carry does."""
     return Series.objects.filter(pk__in=Post.objects.published().values("series_id"))
+
+
+def related_posts(post: Post, limit: int = 3) -> list[Post]:
+    """Up to ``limit`` published posts that share tags with ``post``: most shared tags
+    first, then newest. Never the post itself, nor a part of its series (the series box
+    lists those).
+
+    One query, whatever the number of posts and tags: the post's tags are read from its
+    prefetch (the post page has one), and a post without tags needs no query at all.
+    """
+    tag_ids = [tag.pk for tag in post.tags.all()]
+    if not tag_ids:
+        return []
+    candidates = Post.objects.published().filter(tags__in=tag_ids).exclude(pk=post.pk)
+    if post.series_id is not None:
+        candidates = candidates.exclude(series_id=post.series_id)
+    # Counted over the join the filter made, so only the shared tags are counted.
+    return list(
+        candidates.annotate(shared_tags=Count("tags"))
+        .select_related("section")
+        .order_by("-shared_tags", "-published_at", "-pk")[:limit]
+    )

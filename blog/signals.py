@@ -1,27 +1,36 @@
-"""Side effects of content changes: the search index and the cached site chrome."""
+"""Side effects of content changes: the search index, the cached site chrome, and
+redirects from the old addresses of moved pages."""
 
 from django.core.files.storage import default_storage
 from django.db.models import Q
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
-from . import chrome, renditions, search
+from . import chrome, renditions, search, selectors, services
 from .models import (
     AuthorProfile,
     Image,
     Link,
+    Page,
     Post,
     ProfileLink,
     Rendition,
     Section,
+    Series,
     SiteSettings,
+    Tag,
 )
+
+# What the search index reads of a post itself (tags and links have signals of their
+# own). The index holds every post, whatever its state, so publishing needs no update.
+INDEXED_FIELDS = frozenset({"title", "subtitle", "body", "body_text"})
 
 
 @receiver(post_save, sender=Post)
-def index_saved_post(sender, instance, raw=False, **kwargs):
-    if not raw:
-        search.index_post(instance.pk)
+def index_saved_post(sender, instance, raw=False, update_fields=None, **kwargs):
+    if raw or (update_fields is not None and not INDEXED_FIELDS & set(update_fields)):
+        return
+    search.index_post(instance.pk)
 
 
 @receiver(post_delete, sender=Post)
@@ -101,3 +110,47 @@ def forget_deleted_social_image(sender, instance, **kwargs):
 @receiver(post_delete, sender=Image)
 def delete_original_file(sender, instance, **kwargs):
     instance.file.delete(save=False)
+
+
+# Redirects from moved addresses. Only an address the public could reach gets one: a
+# draft's or a scheduled post's, or that of a series or tag with no published post,
+# was never public. What was public is read from the stored row before the save.
+PUBLIC_ROWS = {
+    Post: (lambda: Post.objects.published().select_related("section"), {"slug", "section"}),
+    Series: (selectors.public_series, {"slug"}),
+    Tag: (selectors.tags_with_counts, {"slug"}),
+}
+
+
+@receiver(pre_save, sender=Post)
+@receiver(pre_save, sender=Series)
+@receiver(pre_save, sender=Tag)
+def remember_public_url(sender, instance, raw=False, update_fields=None, **kwargs):
+    instance._public_url_before_save = None
+    public_rows, url_fields = PUBLIC_ROWS[sender]
+    if raw or instance._state.adding:
+        return
+    # A save of other fields only (publish, unpublish) cannot move the page.
+    if update_fields is not None and url_fields.isdisjoint(
+        sender._meta.get_field(name).name for name in update_fields
+    ):
+        return
+    stored = public_rows().filter(pk=instance.pk).first()
+    if stored is not None:
+        instance._public_url_before_save = stored.get_absolute_url()
+
+
+@receiver(post_save, sender=Post)
+@receiver(post_save, sender=Series)
+@receiver(post_save, sender=Tag)
+def redirect_moved_url(sender, instance, raw=False, **kwargs):
+    old_url = instance.__dict__.pop("_public_url_before_save", None)
+    if old_url is not None and not raw:
+        services.record_move(old_path=old_url, new_path=instance.get_absolute_url())
+
+
+@receiver([post_save, post_delete], sender=Page)
+def refresh_nav_pages(sender, **kwargs):
+    # Any save may add, move, rename or drop a navigation entry; the other pages are too
+    # rarely edited to be worth telling apart.
+    chrome.invalidate()

@@ -1,4 +1,4 @@
-"""/sitemap.xml: published posts, sections, series and tags, with lastmod."""
+"""/sitemap.xml: published posts, sections, series, tags and pages, with lastmod."""
 
 from urllib.parse import urlsplit
 
@@ -8,7 +8,7 @@ from django.db.models import Max, Q
 from django.urls import reverse
 
 from . import selectors
-from .models import Post, Section
+from .models import Page, Post, Section
 
 
 class BaseSitemap(Sitemap):
@@ -100,10 +100,24 @@ class PagesSitemap(BaseSitemap):
         return self._lastmod
 
 
+class PageSitemap(BaseSitemap):
+    """The author's pages (About, Now, …); PagesSitemap lists the site's own list pages."""
+
+    changefreq = "monthly"
+    priority = 0.5
+
+    def items(self):
+        return Page.objects.only("slug", "updated_at").order_by("slug")
+
+    def lastmod(self, page):
+        return page.updated_at
+
+
 SITEMAPS = {
     "pages": PagesSitemap,
     "posts": PostSitemap,
     "sections": SectionSitemap,
     "series": SeriesSitemap,
     "tags": TagSitemap,
+    "standalone-pages": PageSitemap,
 }

@@ -8,8 +8,10 @@ register_converter(UnicodeSlugConverter, "uslug")
 app_name = "blog"
 
 # Section URLs come last: a section slug can never shadow a fixed path (the admin refuses
-# the slugs in models.RESERVED_SLUGS). Every feed scope (the site, a section, a series, a
-# tag) has the same three URLs under its page: feed/ (RSS), feed/atom/ and feed.json.
+# the slugs in models.RESERVED_SLUGS). Pages (About, …) share the section route: a slug
+# no section has is a page's (views.SectionView). Every feed scope (the site, a section,
+# a series, a tag) has the same three URLs under its page: feed/ (RSS), feed/atom/ and
+# feed.json.
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("feed/", feeds.SiteFeed(), name="feed-rss"),
@@ -29,6 +31,7 @@ urlpatterns = [
     path("archive/<int:year>/", views.YearView.as_view(), name="archive-year"),
     path("archive/<int:year>/<int:month>/", views.MonthView.as_view(), name="archive-month"),
     path("search/", views.SearchView.as_view(), name="search"),
+    path("preview/<str:token>/", views.SharedPreviewView.as_view(), name="share-preview"),
     path("<slug:section>/", views.SectionView.as_view(), name="section-detail"),
     path("<slug:section>/feed/", feeds.SectionFeed(), name="section-feed-rss"),
     path("<slug:section>/feed/atom/", feeds.SectionAtomFeed(), name="section-feed-atom"),

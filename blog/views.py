@@ -8,7 +8,7 @@ cached, never indexed).
 from datetime import date
 
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.formats import date_format
@@ -21,8 +21,8 @@ from django.views.generic import (
     YearArchiveView,
 )
 
-from . import chrome, selectors
-from .models import Post, Section
+from . import chrome, selectors, sharing
+from .models import Page, Post, Section
 from .search import search_posts
 from .seo import PageMeta, absolute_url, post_jsonld, scoped_feeds, site_feeds, social_image
 
@@ -90,6 +90,14 @@ class HomeView(PageMixin, TemplateView):
 class SectionView(PageMixin, ListView):
     template_name = "blog/section_detail.html"
     context_object_name = "posts"
+
+    def dispatch(self, request, *args, **kwargs):
+        # /<slug>/ is shared with pages: a section wins, else a page, else 404 (the admins
+        # keep the two apart). The chrome holds every section, so this costs no query.
+        slug = kwargs["section"]
+        if not any(section.slug == slug for section in chrome.get(request).sections):
+            return PageView.as_view()(request, slug=slug)
+        return super().dispatch(request, *args, **kwargs)
 
     def get_queryset(self):
         self.section = get_object_or_404(Section, slug=self.kwargs["section"])
@@ -245,7 +253,8 @@ class PostView(DetailView):
             older=older,
             newer=newer,
             author_links=author_links,
-            link_groups=selectors.group_links(post.links.all()),
+            layout=selectors.post_layout(post),
+            related_posts=selectors.related_posts(post),
             **kwargs,
         )
 
@@ -260,3 +269,50 @@ def robots_txt(request):
     sitemap = absolute_url(request, reverse("sitemap"))
     lines = ["User-agent: *", "Disallow: /admin/", "Disallow: /search/", f"Sitemap: {sitemap}"]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+
+
+class SharedPreviewView(PostView):
+    """A draft or scheduled post for anyone who holds a share link (blog.sharing).
+
+    Marked as a shared preview, never cached, never indexed (as PostView does for every
+    post that is not public). A published post redirects to its address. A token that is
+    bad, expired or revoked, or names a deleted post, is a 404 that says no more.
+    """
+
+    def get_queryset(self):
+        # PostView's query without its section and staff rules: the token is the key.
+        return Post.objects.select_related("section", "author", "series", "cover").prefetch_related(
+            "tags", "links"
+        )
+
+    def get_object(self, queryset=None):
+        self.share = sharing.read_token(self.kwargs["token"])
+        if self.share is None:
+            raise Http404("No such post.")
+        return get_object_or_404(
+            self.get_queryset(), uuid=self.share.post_uuid, share_key=self.share.share_key
+        )
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        if self.object.visibility == "published":
+            return redirect(self.object)
+        return self.render_to_response(self.get_context_data(object=self.object))
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(share_expires_at=self.share.expires_at, **kwargs)
+
+
+class PageView(PageMixin, DetailView):
+    """A page (About, Now, …); reached through SectionView, whose route it shares."""
+
+    template_name = "blog/page_detail.html"
+    context_object_name = "page"
+
+    def get_queryset(self):
+        return Page.objects.all()
+
+    def get_meta(self):
+        self.page_title = self.object.title
+        self.page_description = self.object.description
+        return super().get_meta()

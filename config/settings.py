@@ -107,6 +107,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Inside CommonMiddleware, so it sees a 404 before APPEND_SLASH redirects it.
+    "blog.middleware.RedirectMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -219,12 +221,22 @@ if not DEBUG:
 if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Revisions kept per post (the one recorded when it first went public is always kept).
+BYTEPRESS_MAX_REVISIONS = env_int("BYTEPRESS_MAX_REVISIONS", 50)
+if BYTEPRESS_MAX_REVISIONS < 1:
+    refuse("BYTEPRESS_MAX_REVISIONS must be at least 1.")
+
 # Uploads: the limits the admin's image upload enforces (see blog/images.py).
 BYTEPRESS_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 BYTEPRESS_UPLOAD_MAX_PIXELS = 40_000_000
 # Let a 10 MB image through Django's request parsing; everything else stays small.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Days a share-preview link to a draft works (blog/sharing.py); "Revoke" ends it sooner.
+BYTEPRESS_SHARE_PREVIEW_DAYS = env_int("BYTEPRESS_SHARE_PREVIEW_DAYS", 7)
+if BYTEPRESS_SHARE_PREVIEW_DAYS < 1:
+    refuse("BYTEPRESS_SHARE_PREVIEW_DAYS must be at least 1.")
 
 # django-markdownx: our own staff-only endpoints and our own sanitising renderer
 # (the library's defaults are open to anonymous users and do not sanitise).

@@ -6,7 +6,7 @@ from django.templatetags.static import static as static_url
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from blog import editor
+from blog import admin_views, editor
 from blog.sitemaps import SITEMAPS
 from blog.views import robots_txt
 
@@ -30,6 +30,27 @@ urlpatterns = [
     # The editor's endpoints sit before the admin, whose catch-all would swallow them.
     path("admin/markdownx/markdownify/", editor.markdownify, name="markdownx_markdownify"),
     path("admin/markdownx/upload/", editor.upload_image, name="markdownx_upload"),
+    path("admin/blog/post/autosave/", admin_views.autosave, name="post-autosave"),
+    path(
+        "admin/blog/post/autosave/discard/",
+        admin_views.discard_autosave,
+        name="post-autosave-discard",
+    ),
+    path(
+        "admin/blog/post/<int:post_id>/revisions/",
+        admin_views.revision_list,
+        name="post-revisions",
+    ),
+    path(
+        "admin/blog/post/<int:post_id>/revisions/<int:revision_id>/",
+        admin_views.revision_diff,
+        name="post-revision",
+    ),
+    path(
+        "admin/blog/post/<int:post_id>/revisions/<int:revision_id>/restore/",
+        admin_views.revision_restore,
+        name="post-revision-restore",
+    ),
     path("admin/", admin.site.urls),
     path("favicon.ico", favicon),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),

@@ -62,6 +62,20 @@ def test_every_admin_page_of_a_registered_model_opens(demo, staff_client, model,
     for link in changelist_links(response, changelist):
         get_ok(staff_client, link)
 
+    # The searchable selects (autocomplete_fields) of this model's form.
+    for field_name in model_admin.get_autocomplete_fields(request):
+        response = staff_client.get(
+            reverse("admin:autocomplete"),
+            {
+                "term": "a",
+                "app_label": model._meta.app_label,
+                "model_name": model._meta.model_name,
+                "field_name": field_name,
+            },
+        )
+        assert response.status_code == 200, f"autocomplete of {field_name}"
+        assert "results" in response.json()
+
     add_status = 200 if model_admin.has_add_permission(request) else 403
     for query in ("", "?_popup=1&_to_field=id"):
         address = url(model, "add", query=query)

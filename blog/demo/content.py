@@ -349,3 +349,32 @@ UNPUBLISHED = [
         ],
     },
 ]
+
+# Pages at the top level, beside the sections; a nav position puts one in the navigation.
+PAGES = [
+    {
+        "slug": "about",
+        "title": "About",
+        "nav_position": 1,
+        "body": """I'm Rowan Ellery. I write software for a living, mostly the unglamorous kind
+that moves data from one place to another and has to keep doing it at three in the
+morning. This blog is where I write down what I learn along the way.
+
+## What you'll find here
+
+- **[Bytes](/bytes/)** are long reads: a question I spent a few evenings on, with the
+  measurements and the dead ends.
+- **[Nibbles](/nibbles/)** are short: a trick, a link worth your time, or an issue of
+  [the systems reading list](/series/systems-reading-list/).
+
+The figures in my posts come from my own laptop unless I say otherwise. Treat them as a
+reason to measure on yours, not as a verdict.
+
+## Getting in touch
+
+I'm happy to hear about mistakes, better ways to do something, or a paper I should read.
+The links in the header lead to the places where I answer. If you'd rather not miss a
+post, [the feed](/feed/) carries every one in full.
+""",
+    },
+]

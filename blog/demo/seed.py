@@ -12,11 +12,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .. import search
+from .. import search, services
 from ..images import add_to_library
 from ..models import (
     AuthorProfile,
     Link,
+    Page,
     Post,
     ProfileLink,
     Section,
@@ -74,6 +75,14 @@ def seed_demo() -> int:
             slug=data["slug"], defaults=data
         )
         created += new
+
+    for data in content.PAGES:
+        # Checked like an edit in the admin (after the sections, whose slugs it may not take).
+        if not Page.objects.filter(slug=data["slug"]).exists():
+            page = Page(**data)
+            page.full_clean()
+            page.save()
+            created += 1
 
     series, new = Series.objects.get_or_create(
         slug=content.SERIES["slug"],
@@ -172,20 +181,23 @@ def _post(
             caption=cover["caption"],
         )
     post.full_clean()
-    post.save()
+
+    def save_tags_and_links():
+        post.tags.set(tags)
+        for position, (group, link_title, url, commentary) in enumerate(links, start=1):
+            Link.objects.create(
+                post=post,
+                group=group,
+                title=link_title,
+                url=url,
+                commentary=commentary,
+                position=position,
+            )
+
+    services.save_post(post, related=save_tags_and_links)
     if published_at:
         # Demo posts were "written" when they were published, not edited since.
         Post.objects.filter(pk=post.pk).update(updated_at=published_at)
-    post.tags.set(tags)
-    for position, (group, link_title, url, commentary) in enumerate(links, start=1):
-        Link.objects.create(
-            post=post,
-            group=group,
-            title=link_title,
-            url=url,
-            commentary=commentary,
-            position=position,
-        )
     return 1
 
 

@@ -108,6 +108,81 @@
       container.dataset.bytepressWatched = "1";
       container.addEventListener("markdownx.fileUploadEnd", onUploaded);
       container.addEventListener("markdownx.fileUploadError", onUploadFailed);
+      container.addEventListener("markdownx.update", fillLinkSlots);
+    });
+  }
+
+  // --- Placed link groups in the body's preview --------------------------------------
+  // A "[links: Heading]" line renders as an empty slot; the page puts the post's links
+  // under that heading there. The preview does the same with the link rows as they
+  // are in the form now, saved or not (commentary as plain text: it is previewed in
+  // its own row).
+
+  function linkRows() {
+    var rows = [];
+    document.querySelectorAll("#links-group tr.form-row:not(.empty-form)").forEach(function (row) {
+      var remove = row.querySelector('input[name$="-DELETE"]');
+      var title = row.querySelector('input[name$="-title"]');
+      if (!title || !title.value.trim() || (remove && remove.checked)) return;
+      var picker = row.querySelector(".bytepress-group-picker");
+      var heading = picker && picker.classList.contains("is-new")
+        ? picker.querySelector(".bytepress-group-new").value.trim()
+        : (row.querySelector('select[name$="-group"]') || {}).value || "";
+      rows.push({
+        heading: heading,
+        position: Number((row.querySelector('input[name$="-position"]') || {}).value || 0),
+        title: title.value.trim(),
+        url: (row.querySelector('input[name$="-url"]') || {}).value || "",
+        commentary: (row.querySelector('textarea[name$="-commentary"]') || {}).value || "",
+      });
+    });
+    return rows.sort(function (a, b) { return a.position - b.position; });
+  }
+
+  // Edits to the link rows show in the body's preview at once, too.
+  function refillLinkSlots(event) {
+    if (!event.target.closest || !event.target.closest("#links-group")) return;
+    document.querySelectorAll(".markdownx").forEach(function (container) {
+      fillLinkSlots({ currentTarget: container });
+    });
+  }
+  document.addEventListener("input", refillLinkSlots);
+  document.addEventListener("change", refillLinkSlots);
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function fillLinkSlots(event) {
+    var preview = event.currentTarget.querySelector(".markdownx-preview");
+    var slots = preview ? preview.querySelectorAll(".link-slot[data-link-group]") : [];
+    if (!slots.length) return;
+    var rows = linkRows();
+    slots.forEach(function (slot) {
+      var heading = slot.getAttribute("data-link-group");
+      var links = rows.filter(function (row) { return row.heading === heading; });
+      slot.replaceChildren();
+      if (!links.length) {
+        slot.appendChild(element("p", "bytepress-slot-missing",
+          "No link has the heading “" + heading + "”: add one below, or correct this line."));
+        return;
+      }
+      slot.appendChild(element("h2", "links__heading", heading));
+      var list = element("ul", "links");
+      links.forEach(function (link) {
+        var item = element("li", "link");
+        var line = element("p", "link__title");
+        var anchor = element("a", "", link.title);
+        if (/^https?:\/\//i.test(link.url)) anchor.href = link.url;
+        line.appendChild(anchor);
+        item.appendChild(line);
+        if (link.commentary.trim()) item.appendChild(element("p", "link__commentary", link.commentary));
+        list.appendChild(item);
+      });
+      slot.appendChild(list);
     });
   }
 
