@@ -69,6 +69,9 @@ class SectionAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
 
+    def save_model(self, request, obj, form, change):
+        services.save_section(obj)  # a new slug redirects the section's old addresses
+
     def get_queryset(self, request):
         # A grouped query drops the model's default ordering: say it again, or the
         # autocomplete's paginator gets an unordered list.
@@ -176,6 +179,7 @@ class PostAdmin(EditorAdmin):
             user=request.user,
             related=lambda: super(PostAdmin, self).save_related(request, form, formsets, change),
         )
+        services.spend_autosave(post=form.instance, user=request.user, was_new=not change)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -247,7 +251,8 @@ class PostAdmin(EditorAdmin):
 
     def get_object(self, request, object_id, from_field=None):
         post = super().get_object(request, object_id, from_field)
-        if post is not None:
+        # Only for those who may change the post: a link shows a draft to anyone.
+        if post is not None and self.has_change_permission(request, post):
             # On the post, not on this admin (shared by every request): the link is
             # absolute, and without SITE_URL only the request knows the host.
             post.share_preview = sharing.new_link(request, post)
@@ -257,6 +262,8 @@ class PostAdmin(EditorAdmin):
     def share_link(self, obj):
         link = getattr(obj, "share_preview", None)
         if link is None:
+            if obj.pk is not None:
+                return "Only those who may change the post can share it."
             return "Save the post to get a link that shows it before it is published."
         # The button belongs to a form of its own (change_form.html), outside the post's
         # form: inside it, Enter in any field would revoke instead of saving.
@@ -424,6 +431,9 @@ class SeriesAdmin(EditorAdmin):
     prepopulated_fields = {"slug": ["title"]}
     inlines = [SeriesPostInline]
 
+    def save_model(self, request, obj, form, change):
+        services.save_series(obj)  # a public series that moves leaves a redirect
+
     def get_queryset(self, request):
         return (
             super().get_queryset(request).annotate(_part_count=Count("posts")).order_by("title")
@@ -478,6 +488,9 @@ class ImageAdmin(admin.ModelAdmin):
     formfield_overrides = FORMFIELD_OVERRIDES
     inlines = [RenditionInline]
 
+    def save_model(self, request, obj, form, change):
+        services.save_image(obj)  # renditions, and the posts that show it
+
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("renditions")
 
@@ -500,6 +513,9 @@ class ImageAdmin(admin.ModelAdmin):
 class TagAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "post_count"]
     search_fields = ["name"]
+
+    def save_model(self, request, obj, form, change):
+        services.save_tag(obj)  # a public tag that moves leaves a redirect
 
     def get_queryset(self, request):
         return (
@@ -528,6 +544,9 @@ class PageAdmin(EditorAdmin):
     prepopulated_fields = {"slug": ["title"]}
     fields = ["title", "slug", "nav_position", "body", "created_at", "updated_at"]
     readonly_fields = ["created_at", "updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        services.save_page(obj)  # a new slug redirects the old address
 
 
 class RedirectForm(forms.ModelForm):

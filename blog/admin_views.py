@@ -8,6 +8,7 @@ from functools import wraps
 
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -95,7 +96,11 @@ def revision_diff(request, post_id, revision_id):
 @require_POST
 def revision_restore(request, post_id, revision_id):
     revision = get_object_or_404(saved_revisions(post_id), pk=revision_id)
-    result = services.restore_revision(revision, user=request.user)
+    try:
+        result = services.restore_revision(revision, user=request.user)
+    except ValidationError as error:
+        messages.error(request, "The revision was not restored: " + " ".join(error.messages))
+        return redirect("post-revisions", post_id)
     messages.success(
         request,
         f"Restored the revision of {revision.created_at:%d %b %Y, %H:%M}; "
@@ -120,9 +125,10 @@ def _autosave_endpoint(view):
     @wraps(view)
     def wrapped(request):
         user = request.user
-        if not (user.is_active and user.is_staff):
+        if not user.is_authenticated:
             return JsonResponse({"error": "Your session has ended; log in again."}, status=401)
-        if not (user.has_perm("blog.change_post") or user.has_perm("blog.add_post")):
+        may_edit = user.has_perm("blog.change_post") or user.has_perm("blog.add_post")
+        if not (user.is_active and user.is_staff and may_edit):
             return JsonResponse({"error": "You may not edit posts."}, status=403)
         post_id = request.POST.get("_post_id", "")
         post = None

@@ -9,7 +9,8 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_POST
 
-from .images import ImageRejected, add_to_library
+from . import services
+from .images import ImageRejected
 from .markdown import ALT_PLACEHOLDER, MarkdownError, render_markdown
 
 MAX_PREVIEW_CHARS = 500_000
@@ -38,7 +39,7 @@ def upload_image(request):
     if upload is None:
         return JsonResponse({"error": "No image was received."}, status=400)
     try:
-        image = add_to_library(upload)
+        image = services.add_image(upload)
     except ImageRejected as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse({"image_code": f"![{ALT_PLACEHOLDER}]({image.file.url})"})

@@ -310,8 +310,9 @@ class PostAdminForm(forms.ModelForm):
     The button pressed sets ``status`` and ``published_at`` in ``clean()``, before the
     model's checks run: a refused publication (an image without alt text, …) is a form
     error like any other, and everything the author typed is shown again. Without one of
-    these buttons ("Save and continue editing"), the hidden ``status`` field keeps the
-    state the post had when the form was opened.
+    these buttons ("Save and continue editing"), the post keeps the state it has now:
+    the posted (hidden) ``status`` is the state when the form was opened, and someone may
+    have published or unpublished the post since.
     """
 
     # "Save draft" takes the plain Save's name, so the admin's redirect to the list (and
@@ -361,6 +362,14 @@ class PostAdminForm(forms.ModelForm):
         cleaned_data = super().clean()
         pressed = self.pressed
         if pressed is None:
+            cleaned_data["status"] = self.instance.status  # as stored, read on this request
+            if self.instance.status == Post.Status.PUBLISHED and not cleaned_data.get(
+                "published_at"
+            ):
+                self.add_error(
+                    "published_at",
+                    "A published or scheduled post keeps its date: give one, or use “Unpublish”.",
+                )
             return cleaned_data
         publishes = pressed in (self.PUBLISH, self.SCHEDULE)
         cleaned_data["status"] = Post.Status.PUBLISHED if publishes else Post.Status.DRAFT

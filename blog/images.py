@@ -7,12 +7,10 @@ Nothing is resized or cropped here.
 """
 
 import io
-import uuid
 import warnings
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # Pillow format name -> (file extension, MIME type)
@@ -172,28 +170,12 @@ def _reencode(image: Image.Image, fmt: str, frames: int) -> bytes:
     return out.getvalue()
 
 
-def add_to_library(upload, **fields):
-    """Clean an uploaded image and add it to the image library (renditions follow)."""
-    from .models import Image  # models import this module
-
-    cleaned = clean_image(upload)
-    fields.setdefault("title", original_name(upload))
-    image = Image(**fields)
-    # The size is stored now, from the cleaned bytes: a row without it makes Django
-    # open the file (one storage read, or a 500 if it is gone) whenever it is loaded.
-    image.width, image.height = _size(cleaned.content)
-    image.file_size = len(cleaned.content)
-    image.file.save(f"{uuid.uuid4().hex}.{cleaned.extension}", ContentFile(cleaned.content))
-    image.refresh_from_db()
-    return image
-
-
 def original_name(upload) -> str:
     """The uploaded file's own name, without folders, for the library's title."""
     name = (getattr(upload, "name", "") or "").replace("\\", "/").rsplit("/", 1)[-1]
     return name[:255]
 
 
-def _size(content: bytes) -> tuple[int, int]:
+def decoded_size(content: bytes) -> tuple[int, int]:
     with Image.open(io.BytesIO(content)) as decoded:  # reads the header only
         return decoded.size

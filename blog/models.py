@@ -674,12 +674,7 @@ class Image(models.Model):
         return self.title or self.alt or self.file.name.rsplit("/", 1)[-1]
 
     def save(self, *args, **kwargs):
-        # Tell the rendition builder (blog.signals) when the file itself changed.
-        self._replaced_file = None
-        if self.pk:
-            previous = self._stored_file_name()
-            if previous and previous != self.file.name:
-                self._replaced_file = previous
+        # Renditions and the posts that show the image follow in services.save_image.
         super().save(*args, **kwargs)
         if self.file and None in (self.width, self.height, self.file_size):
             self._store_size()

@@ -25,7 +25,8 @@ TEXT_FIELDS = [
 
 
 def snapshot(post) -> dict:
-    """A self-contained record of ``post`` as stored now (2 queries: tags and links)."""
+    """A self-contained record of ``post`` as stored now (3 queries: tags, links and
+    the body's library images)."""
     return {
         "version": SNAPSHOT_VERSION,
         "fields": {name: getattr(post, name) for name, _ in TEXT_FIELDS},
@@ -40,6 +41,8 @@ def snapshot(post) -> dict:
             else None
         ),
         "tags": [_ref(tag, tag.name) for tag in post.tags.order_by("name")],
+        # The library images the body shows, to say which are gone on a restore.
+        "images": [_ref(image, str(image)) for image in post.body_images.order_by("pk")],
         "links": [
             {
                 "group": link.group,

@@ -1,17 +1,23 @@
 """Writes that change what readers see."""
 
+import uuid
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import unquote
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Max, Q
+from django.urls import reverse
 from django.utils import timezone
 
-from . import revisions, search
+from . import chrome, images, renditions, revisions, search, selectors
+from .images import clean_image
 from .models import (
     AuthorProfile,
     Image,
@@ -22,6 +28,7 @@ from .models import (
     Revision,
     Section,
     Series,
+    SiteSettings,
     Tag,
 )
 
@@ -155,24 +162,26 @@ def save_post(
     they need the post's id, and the revision and the reading time need them. Rendering
     happens in ``Post.save``; the search index and caches follow through signals.
     """
-    post.save(update_fields=update_fields)
+    with redirect_if_moved(post, update_fields=update_fields):
+        post.save(update_fields=update_fields)
     if related is not None:
         related()
         # The reading time counts the links, which exist only now.
         Post.objects.filter(pk=post.pk).update(reading_time=post.count_reading_time())
     revision = record_revision(post, user=user, kind=kind)
     prune_revisions(post)
-    if user is not None and kind != Revision.Kind.AUTOSAVE:
-        # Saved: the author's autosaves of this post (or of it before it existed) are
-        # spent.
-        Revision.objects.filter(
-            Q(post=post) | Q(post__isnull=True), kind=Revision.Kind.AUTOSAVE, created_by=user
-        ).delete()
     return revision
 
 
+def spend_autosave(*, post: Post, user, was_new: bool) -> None:
+    """The author saved the form they were editing: their autosave of it is spent (of
+    a new post, the one kept before it existed). Other saves (publishing from the list,
+    a restore) leave autosaves alone: they do not hold the form's text."""
+    latest_autosave(post=None if was_new else post, user=user, newer_than_post=False).delete()
+
+
 # Autosaves keep the form as the author left it, field by field, without touching the post.
-AUTOSAVE_SKIPPED_FIELDS = frozenset({"csrfmiddlewaretoken", "_post_id", "_opened_revision"})
+AUTOSAVE_SKIPPED_FIELDS = frozenset({"csrfmiddlewaretoken", "_post_id"})
 
 
 def autosave(*, post: Post | None, user, form: dict[str, list[str]]) -> Revision:
@@ -198,8 +207,12 @@ def latest_autosave(*, post: Post | None, user, newer_than_post: bool = True):
 
 
 def record_revision(post: Post, *, user=None, kind: str = Revision.Kind.SAVE) -> Revision:
-    live = post.status == Post.Status.PUBLISHED and post.published_at <= timezone.now()
-    first_published = live and not post.revisions.filter(first_published=True).exists()
+    # The first revision saved as published (or scheduled: it goes public without
+    # another save) is kept forever.
+    first_published = (
+        post.status == Post.Status.PUBLISHED
+        and not post.revisions.filter(first_published=True).exists()
+    )
     return Revision.objects.create(
         post=post,
         kind=kind,
@@ -213,6 +226,7 @@ def prune_revisions(post: Post, *, keep: int | None = None) -> int:
     """Drop the oldest revisions beyond ``keep`` (BYTEPRESS_MAX_REVISIONS), never the
     one recorded when the post first went public. Returns how many were dropped."""
     keep = settings.BYTEPRESS_MAX_REVISIONS if keep is None else keep
+    keep -= post.revisions.filter(first_published=True).exists()  # it counts too
     surplus = list(
         post.revisions.filter(first_published=False)
         .exclude(kind=Revision.Kind.AUTOSAVE)  # one per author at most, replaced
@@ -236,8 +250,9 @@ def restore_revision(revision: Revision, *, user=None) -> RestoreResult:
 
     The text, section, cover, series place, tags and links come back; the publication
     state does not (restoring wording never publishes or unpublishes). What no longer
-    exists (a deleted image, tag, series or section) is left out and named in
-    ``not_restored``.
+    exists (a deleted image, tag, series or section) or is now another post's (its slug)
+    is left out and named in ``not_restored``. Raises ValidationError, changing nothing,
+    when the result could not be saved from the form either.
     """
     post = Post.objects.select_for_update().get(pk=revision.post_id)
     data = revision.data
@@ -273,6 +288,20 @@ def restore_revision(revision: Revision, *, user=None) -> RestoreResult:
     tags = list(Tag.objects.filter(pk__in=tag_ids))
     kept = {tag.pk for tag in tags}
     missing += [f"the tag “{t['name']}” (deleted)" for t in data["tags"] if t["id"] not in kept]
+    shown = data.get("images", [])
+    there = set(Image.objects.filter(pk__in=[i["id"] for i in shown]).values_list("pk", flat=True))
+    missing += [
+        f"the image “{image['name']}” in the body (deleted: it shows as a broken image)"
+        for image in shown
+        if image["id"] not in there
+    ]
+    taken = Post.objects.filter(section_id=post.section_id, slug=post.slug).exclude(pk=post.pk)
+    if taken.exists():
+        missing.append(f"the address …/{post.slug}/ (another post uses it now)")
+        post.slug = Post.objects.values_list("slug", flat=True).get(pk=post.pk)
+    # Everything a save from the form must pass (an image without alt text in a
+    # published post, say): a restore that fails it changes nothing.
+    post.full_clean()
 
     def restore_related():
         post.tags.set(tags)
@@ -285,6 +314,74 @@ def restore_revision(revision: Revision, *, user=None) -> RestoreResult:
 
 
 # --- redirects from old addresses ------------------------------------------------------
+
+
+# --- pages that move ------------------------------------------------------------------
+
+# What the public can reach of each kind, and the fields its address is made of.
+_PUBLIC = {
+    Post: (lambda: Post.objects.published().select_related("section"), {"slug", "section"}),
+    Series: (lambda: selectors.public_series(), {"slug"}),
+    Tag: (lambda: selectors.tags_with_counts(), {"slug"}),
+    Page: (lambda: Page.objects.all(), {"slug"}),
+}
+
+
+@contextmanager
+def redirect_if_moved(obj, *, update_fields=None):
+    """Around the save of a post, series or tag: if the public could reach it before
+    and its address changes, redirect the old address to the new one.
+
+    A draft's or scheduled post's address, or that of a series or tag no published
+    post carries, was never public and gets no redirect.
+    """
+    public, address_fields = _PUBLIC[type(obj)]
+    old_url = None
+    if obj.pk is not None and (update_fields is None or address_fields & set(update_fields)):
+        stored = public().filter(pk=obj.pk).first()
+        old_url = stored.get_absolute_url() if stored is not None else None
+    yield
+    # Only to an address that is public now: a post unpublished in the same save keeps
+    # its new slug to itself.
+    if old_url is not None and public().filter(pk=obj.pk).exists():
+        record_move(old_path=old_url, new_path=obj.get_absolute_url())
+
+
+@transaction.atomic
+def save_series(series: Series) -> None:
+    with redirect_if_moved(series):
+        series.save()
+
+
+@transaction.atomic
+def save_tag(tag: Tag) -> None:
+    with redirect_if_moved(tag):
+        tag.save()
+
+
+@transaction.atomic
+def save_page(page: Page) -> None:
+    with redirect_if_moved(page):
+        page.save()
+
+
+@transaction.atomic
+def save_section(section: Section) -> None:
+    """Save a section; a new slug moves its page and every published post in it, and
+    each old address is redirected (one by one: renaming a section is rare)."""
+    old_slug = None
+    if section.pk is not None:
+        old_slug = Section.objects.values_list("slug", flat=True).get(pk=section.pk)
+    section.save()
+    if old_slug is None or old_slug == section.slug:
+        return
+    record_move(
+        old_path=reverse("blog:section-detail", kwargs={"section": old_slug}),
+        new_path=section.get_absolute_url(),
+    )
+    for post in Post.objects.published().filter(section=section).select_related("section"):
+        old_path = reverse("blog:post-detail", kwargs={"section": old_slug, "slug": post.slug})
+        record_move(old_path=old_path, new_path=post.get_absolute_url())
 
 
 def site_path(value: str) -> str:
@@ -327,3 +424,62 @@ def save_redirect(redirect: Redirect) -> None:
     Redirect.objects.filter(new_path=redirect.old_path).exclude(pk=redirect.pk).update(
         new_path=redirect.new_path
     )
+
+
+# --- the image library -----------------------------------------------------------------
+
+
+@transaction.atomic
+def save_image(image: Image) -> None:
+    """Save a library image: a new file gets its renditions (and a replaced file's old
+    ones and original go); an edit refreshes the posts that show the image and, if it is
+    the site's social image, the site chrome."""
+    created = image.pk is None
+    previous = None
+    if not created:
+        previous = Image.objects.filter(pk=image.pk).values_list("file", flat=True).first()
+    replaced = previous if previous and previous != image.file.name else None
+    image.save()
+    if replaced:
+        image.renditions.all().delete()
+        default_storage.delete(replaced)
+    if created or replaced:
+        renditions.ensure_renditions(image)
+    if created:
+        return
+    if SiteSettings.objects.filter(social_image=image).exists():
+        chrome.invalidate()
+    refresh_posts_showing(image)
+
+
+def refresh_posts_showing(image: Image) -> int:
+    """Render again the posts that show ``image`` (its alt text, caption and renditions
+    are in their stored HTML). Not an edit by the author: no revision, and their
+    ``updated_at`` stays."""
+    posts = Post.objects.filter(Q(cover=image) | Q(body_images=image)).distinct()
+    count = 0
+    for post in posts.select_related("cover"):
+        post.render()
+        Post.objects.filter(pk=post.pk).update(
+            **{name: getattr(post, name) for name in Post.RENDERED_FIELDS}
+        )
+        count += 1
+    return count
+
+
+def add_image(upload, **fields) -> Image:
+    """Clean an uploaded file and add it to the image library, with its renditions.
+
+    Raises ImageRejected with a message for the author when the file is refused.
+    """
+    cleaned = clean_image(upload)
+    fields.setdefault("title", images.original_name(upload))
+    image = Image(**fields)
+    # The size is stored now, from the cleaned bytes: pages never need the file.
+    image.width, image.height = images.decoded_size(cleaned.content)
+    image.file_size = len(cleaned.content)
+    name = f"{uuid.uuid4().hex}.{cleaned.extension}"
+    image.file.save(name, ContentFile(cleaned.content), save=False)
+    save_image(image)
+    image.refresh_from_db()
+    return image

@@ -84,7 +84,7 @@ class TagSitemap(BaseSitemap):
         return tag.lastmod
 
 
-class PagesSitemap(BaseSitemap):
+class ListPagesSitemap(BaseSitemap):
     changefreq = "daily"
     priority = 0.7
 
@@ -100,8 +100,8 @@ class PagesSitemap(BaseSitemap):
         return self._lastmod
 
 
-class PageSitemap(BaseSitemap):
-    """The author's pages (About, Now, …); PagesSitemap lists the site's own list pages."""
+class StandalonePageSitemap(BaseSitemap):
+    """The author's pages (About, Now, …); ListPagesSitemap has the site's own lists."""
 
     changefreq = "monthly"
     priority = 0.5
@@ -114,10 +114,10 @@ class PageSitemap(BaseSitemap):
 
 
 SITEMAPS = {
-    "pages": PagesSitemap,
+    "pages": ListPagesSitemap,
     "posts": PostSitemap,
     "sections": SectionSitemap,
     "series": SeriesSitemap,
     "tags": TagSitemap,
-    "standalone-pages": PageSitemap,
+    "standalone-pages": StandalonePageSitemap,
 }

@@ -146,7 +146,7 @@ def test_cover_from_the_library_is_shown_with_its_renditions(staff_client, secti
 
 def test_publishing_requires_alt_text_on_body_images(staff_client, section, author):
     body = "![Describe this image](/media/uploads/x.png)"
-    form = post_form(section, author, body=body, status="published")
+    form = post_form(section, author, body=body, _publish="Publish now")
     response = staff_client.post(ADD_URL, form)
     assert response.status_code == 200
     assert "alt text" in " ".join(errors_by_field(response)["body"])

@@ -3,6 +3,7 @@
 import pytest
 from django.forms import inlineformset_factory
 from django.urls import reverse
+from django.utils import timezone
 from lxml import html as lxml_html
 
 from blog.forms import LinkForm, LinkFormSet, similar_heading
@@ -141,6 +142,9 @@ def change_form(post, links):
         title=post.title,
         slug=post.slug,
         body=post.body,
+        # As the form shows it: a published post keeps its date.
+        published_at_0=timezone.localtime(post.published_at).strftime("%Y-%m-%d"),
+        published_at_1=timezone.localtime(post.published_at).strftime("%H:%M:%S"),
         **{
             "links-TOTAL_FORMS": str(len(links)),
             "links-INITIAL_FORMS": str(sum(link is not None for link, _ in links)),

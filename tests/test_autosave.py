@@ -6,6 +6,7 @@ import json
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from lxml import html as lxml_html
 
 from blog import services
@@ -19,7 +20,17 @@ AUTOSAVE = reverse("post-autosave")
 
 
 def form_of(post, **changes):
-    data = post_form(post.section, post.author, title=post.title, slug=post.slug, body=post.body)
+    when = timezone.localtime(post.published_at)
+    data = post_form(
+        post.section,
+        post.author,
+        title=post.title,
+        slug=post.slug,
+        body=post.body,
+        status=post.status,
+        published_at_0=when.strftime("%Y-%m-%d"),
+        published_at_1=when.strftime("%H:%M:%S"),
+    )
     data.update(changes)
     return data
 
@@ -98,7 +109,7 @@ def test_an_ended_session_gets_an_answer_the_editor_can_explain(live_post, djang
     assert "log in again" in response.json()["error"]
     reader = django_user_model.objects.create_user("reader", password="pw")
     anonymous.force_login(reader)
-    assert anonymous.post(AUTOSAVE, {"_post_id": ""}).status_code == 401
+    assert anonymous.post(AUTOSAVE, {"_post_id": ""}).status_code == 403
     staff = django_user_model.objects.create_user("helper", password="pw", is_staff=True)
     anonymous.force_login(staff)
     assert anonymous.post(AUTOSAVE, {"_post_id": ""}).status_code == 403
@@ -110,12 +121,27 @@ def test_autosave_needs_post_and_a_csrf_token(live_post, django_user_model):
     client.force_login(django_user_model.objects.create_superuser("strict", password="pw"))
     assert client.get(AUTOSAVE).status_code == 405
     assert client.post(AUTOSAVE, {"_post_id": str(live_post.pk)}).status_code == 403
-    assert client.post(AUTOSAVE, {"_post_id": "999999"}).status_code == 403  # no token yet
 
 
 def test_a_deleted_post_cannot_be_autosaved(staff_client):
     response = staff_client.post(AUTOSAVE, {"_post_id": "424242", "body": "x"})
     assert response.status_code == 404
+
+
+def test_only_a_save_of_the_form_spends_its_autosave(live_post, staff_client, make_post):
+    """Publishing another post, or this one from the list, keeps the autosaves: they
+    hold text the form has not saved."""
+    staff_client.post(AUTOSAVE, form_of(live_post, body="Unsaved.", _post_id=str(live_post.pk)))
+    staff_client.post(AUTOSAVE, post_form(live_post.section, live_post.author, _post_id=""))
+    other = make_post(status=Post.Status.DRAFT, published_at=None)
+    changelist = reverse("admin:blog_post_changelist")
+    for post in (other, live_post):
+        staff_client.post(changelist, {"action": "publish", "_selected_action": [post.pk]})
+    assert Revision.objects.filter(kind=Revision.Kind.AUTOSAVE).count() == 2
+    change_url = reverse("admin:blog_post_change", args=[live_post.pk])
+    assert staff_client.post(change_url, form_of(live_post, body="Saved.")).status_code == 302
+    [left] = Revision.objects.filter(kind=Revision.Kind.AUTOSAVE)
+    assert left.post is None, "the new post's autosave is another form's"
 
 
 def test_a_second_editor_is_warned_before_overwriting(live_post, staff_client, django_user_model):
@@ -144,3 +170,16 @@ def test_a_second_editor_is_warned_before_overwriting(live_post, staff_client, d
     assert staff_client.post(change_url, mine).status_code == 302
     assert Post.objects.get(pk=live_post.pk).body == "My words."
     assert opened["postId"] == live_post.pk
+
+
+def test_discarding_drops_only_this_authors_autosave_of_this_post(
+    live_post, staff_client, django_user_model
+):
+    staff_client.post(AUTOSAVE, form_of(live_post, body="Mine.", _post_id=str(live_post.pk)))
+    other = Client()
+    other.force_login(django_user_model.objects.create_superuser("other", password="pw"))
+    other.post(AUTOSAVE, form_of(live_post, body="Theirs.", _post_id=str(live_post.pk)))
+    response = staff_client.post(reverse("post-autosave-discard"), {"_post_id": live_post.pk})
+    assert response.json() == {"discarded": True}
+    [left] = Revision.objects.filter(kind=Revision.Kind.AUTOSAVE)
+    assert left.data["form"]["body"] == ["Theirs."]

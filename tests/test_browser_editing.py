@@ -88,6 +88,8 @@ def test_without_the_server_the_text_stays_in_the_browser(logged_in, live_server
     page.goto(live_server.url + reverse("admin:blog_post_change", args=[post.pk]))
     page.wait_for_timeout(500)
     assert page.locator(".bytepress-autosave.is-offer").count() == 0
+    kept = page.evaluate("Object.keys(localStorage)")
+    assert not [k for k in kept if k.endswith(f":{post.pk}")], "the saved copy was dropped"
     post.refresh_from_db()
     assert post.body == "Saved text. Offline words."
 

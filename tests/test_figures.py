@@ -8,6 +8,7 @@ from django.db.models import ProtectedError
 from django.urls import reverse
 from lxml import html as lxml_html
 
+from blog import services
 from blog.models import Image
 
 from .conftest import image_bytes
@@ -112,9 +113,13 @@ def test_other_images_are_left_alone(make_post):
 def test_editing_the_library_image_updates_posts(make_post, photo):
     post = make_post(body=f"![Describe this image]({photo.file.url})", status="draft")
     photo.alt = "A harbour at dusk"
-    photo.save()
+    updated_at = post.updated_at
+    services.save_image(photo)
     post.refresh_from_db()
     assert 'alt="A harbour at dusk"' in post.body_html
+    # Not an edit of the post: it does not show as "Updated", nor as a new revision.
+    assert post.updated_at == updated_at
+    assert not post.revisions.exists()
 
 
 def test_feeds_get_a_plain_img_of_a_mid_size_rendition(client, make_post, photo):
@@ -214,7 +219,7 @@ def test_library_images_are_found_on_any_media_url(make_post, settings):
 def test_editing_a_cover_image_refreshes_the_post(make_post, photo):
     post = make_post(cover=photo)
     photo.alt = "A harbour at noon"
-    photo.save()
+    services.save_image(photo)
     post.refresh_from_db()
     assert 'alt="A harbour at noon"' in post.cover_html
 

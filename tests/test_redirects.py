@@ -1,7 +1,7 @@
 """Old addresses keep working: a page that moves leaves a 301 behind it.
 
 Redirects are recorded when a public post, series or tag changes its address
-(blog.signals, services.record_move) or added in the admin, and served by
+(blog.services: save_post, save_series, save_tag) or added in the admin, and served by
 blog.middleware only where the site finds nothing.
 """
 
@@ -10,10 +10,11 @@ from datetime import timedelta
 import feedparser
 import pytest
 from django.http import HttpResponse
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from blog import services
 from blog.middleware import REDIRECT_MAX_AGE, RedirectMiddleware
 from blog.models import Post, Redirect, Series, Tag
 
@@ -40,7 +41,7 @@ def moved_to(client, path, **extra):
 def test_a_published_post_that_changes_its_slug_redirects_from_the_old_address(client, make_post):
     post = make_post(slug="old-slug")
     post.slug = "new-slug"
-    post.save()
+    services.save_post(post)
     response = client.get("/bytes/old-slug/")
     assert response.status_code == 301
     assert response["Location"] == "/bytes/new-slug/" == post.get_absolute_url()
@@ -51,7 +52,7 @@ def test_a_published_post_that_changes_its_slug_redirects_from_the_old_address(c
 def test_a_post_moved_to_another_section_redirects(client, make_post, other_section):
     post = make_post(slug="moving")
     post.section = other_section
-    post.save()
+    services.save_post(post)
     assert moved_to(client, "/bytes/moving/") == "/nibbles/moving/"
 
 
@@ -59,7 +60,7 @@ def test_a_series_that_changes_its_slug_redirects(client, make_post):
     series = Series.objects.create(title="Reading list", slug="reading-list")
     make_post(series=series, series_position=1)
     series.slug = "ml-reading-list"
-    series.save()
+    services.save_series(series)
     assert moved_to(client, "/series/reading-list/") == "/series/ml-reading-list/"
 
 
@@ -67,7 +68,7 @@ def test_a_tag_that_changes_its_slug_redirects(client, make_post):
     make_post(tags=["Python"])
     tag = Tag.objects.get(name="Python")
     tag.slug = "py"
-    tag.save()
+    services.save_tag(tag)
     assert moved_to(client, "/tags/python/") == "/tags/py/"
 
 
@@ -76,9 +77,9 @@ def test_a_unicode_tag_slug_is_matched_as_requests_spell_it(client, make_post):
     make_post(tags=["Café"])
     tag = Tag.objects.get(name="Café")
     tag.slug = "café"
-    tag.save()
+    services.save_tag(tag)
     tag.slug = "coffee"
-    tag.save()
+    services.save_tag(tag)
     assert redirects() == {("/tags/café/", "/tags/coffee/")}
     assert moved_to(client, "/tags/caf%C3%A9/") == "/tags/coffee/"
 
@@ -87,7 +88,7 @@ def test_chains_collapse_so_every_old_address_is_sent_once(client, make_post):
     post = make_post(slug="a")
     for slug in ("b", "c"):
         post.slug = slug
-        post.save()
+        services.save_post(post)
     assert redirects() == {("/bytes/a/", "/bytes/c/"), ("/bytes/b/", "/bytes/c/")}
     assert moved_to(client, "/bytes/a/") == "/bytes/c/"
 
@@ -95,9 +96,9 @@ def test_chains_collapse_so_every_old_address_is_sent_once(client, make_post):
 def test_moving_back_deletes_the_redirect_that_would_loop(client, make_post):
     post = make_post(slug="a")
     post.slug = "b"
-    post.save()
+    services.save_post(post)
     post.slug = "a"
-    post.save()
+    services.save_post(post)
     assert redirects() == {("/bytes/b/", "/bytes/a/")}
     assert client.get("/bytes/a/").status_code == 200
 
@@ -113,7 +114,7 @@ def test_moving_back_deletes_the_redirect_that_would_loop(client, make_post):
 def test_a_post_the_public_never_saw_leaves_no_redirect(make_post, unpublished):
     post = make_post(slug="unseen", **unpublished)
     post.slug = "renamed"
-    post.save()
+    services.save_post(post)
     assert redirects() == set()
 
 
@@ -121,17 +122,17 @@ def test_a_series_or_tag_that_only_drafts_use_leaves_no_redirect(make_post):
     series = Series.objects.create(title="Coming soon", slug="coming-soon")
     make_post(status=Post.Status.DRAFT, series=series, series_position=1, tags=["Secret"])
     series.slug = "later"
-    series.save()
+    services.save_series(series)
     tag = Tag.objects.get(name="Secret")
     tag.slug = "hidden"
-    tag.save()
+    services.save_tag(tag)
     assert redirects() == set()
 
 
 def test_an_edit_that_keeps_the_address_leaves_no_redirect(make_post):
     post = make_post(slug="steady")
     post.title = "A better title"
-    post.save()
+    services.save_post(post)
     assert redirects() == set()
 
 
@@ -139,7 +140,7 @@ def test_feed_ids_survive_a_slug_change_and_the_old_link_still_leads_to_the_post
     post = make_post(slug="first-slug")
     [before] = feedparser.parse(client.get("/feed/").content).entries
     post.slug = "second-slug"
-    post.save()
+    services.save_post(post)
     [after] = feedparser.parse(client.get("/feed/").content).entries
     # Same id: feed readers see the moved post as the item they already have.
     assert before.id == after.id == f"urn:uuid:{post.uuid}"
@@ -267,3 +268,65 @@ def test_the_admin_may_turn_a_redirect_around(staff_client):
     response = staff_client.post(address, {"old_path": "/b/", "new_path": "/a/"})
     assert response.status_code == 302
     assert redirects() == {("/b/", "/a/")}
+
+
+def test_renaming_a_series_or_tag_in_the_admin_leaves_a_redirect(staff_client, make_post):
+    series = Series.objects.create(title="Deep dives", slug="deep-dives")
+    post = make_post(series=series, series_position=1, tags=["Python"])
+    tag = Tag.objects.get(name="Python")
+    response = staff_client.post(
+        reverse("admin:blog_series_change", args=[series.pk]),
+        {
+            "title": "Deep dives",
+            "slug": "deep-dives-2",
+            "description": "",
+            "posts-TOTAL_FORMS": "1",
+            "posts-INITIAL_FORMS": "1",
+            "posts-MIN_NUM_FORMS": "0",
+            "posts-MAX_NUM_FORMS": "1000",
+            "posts-0-id": str(post.pk),
+            "posts-0-series": str(series.pk),
+            "posts-0-series_position": "1",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    response = staff_client.post(
+        reverse("admin:blog_tag_change", args=[tag.pk]), {"name": "Python", "slug": "python-3"}
+    )
+    assert response.status_code == 302
+    assert Redirect.objects.filter(old_path="/series/deep-dives/", new_path="/series/deep-dives-2/")
+    assert Redirect.objects.filter(old_path="/tags/python/", new_path="/tags/python-3/")
+
+
+def test_a_post_unpublished_as_it_moves_leaves_no_redirect_to_its_new_address(make_post):
+    post = make_post(slug="public-name")
+    post.slug = "secret-new-name"
+    post.status = Post.Status.DRAFT
+    services.save_post(post)
+    assert not Redirect.objects.exists(), "the draft's new address would be revealed"
+
+
+def test_renaming_a_section_redirects_it_and_its_published_posts(staff_client, make_post):
+    post = make_post(slug="hello")
+    draft = make_post(slug="not-yet", status=Post.Status.DRAFT)
+    section = post.section
+    response = staff_client.post(
+        reverse("admin:blog_section_change", args=[section.pk]),
+        {"name": section.name, "slug": "long-reads", "description": "", "nav_position": "1"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert staff_client.get("/bytes/hello/").headers["Location"] == "/long-reads/hello/"
+    assert Client().get("/bytes/").headers["Location"] == "/long-reads/"
+    assert not Redirect.objects.filter(old_path=f"/bytes/{draft.slug}/").exists()
+
+
+def test_renaming_a_page_redirects_its_old_address(staff_client):
+    from blog.models import Page
+
+    page = Page.objects.create(title="About", slug="about", body="Hello.")
+    response = staff_client.post(
+        reverse("admin:blog_page_change", args=[page.pk]),
+        {"title": "About", "slug": "about-me", "nav_position": "", "body": "Hello."},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Client().get("/about/").headers["Location"] == "/about-me/"

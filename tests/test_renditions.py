@@ -12,6 +12,7 @@ from django.urls import reverse
 from PIL import Image as PILImage
 from PIL import features
 
+from blog import services
 from blog.images import clean_image
 from blog.models import Image, Rendition
 from blog.renditions import ensure_renditions
@@ -24,10 +25,13 @@ EXPECTED_FORMATS = (["avif"] if features.check("avif") else []) + ["webp"]
 
 
 def library_image(data, name="photo.jpg", **fields):
-    """An Image made the way uploads make them: cleaned first, then stored."""
+    """An Image made the way uploads make them: cleaned first, then stored, through the
+    library's write path (with its renditions), under a name of our choosing."""
     cleaned = clean_image(SimpleUploadedFile(name, data))
     image = Image(alt=fields.pop("alt", "A test picture"), **fields)
-    image.file.save(f"{name.rsplit('.', 1)[0]}.{cleaned.extension}", ContentFile(cleaned.content))
+    stored = f"{name.rsplit('.', 1)[0]}.{cleaned.extension}"
+    image.file.save(stored, ContentFile(cleaned.content), save=False)
+    services.save_image(image)
     image.refresh_from_db()
     return image
 
@@ -108,7 +112,8 @@ def test_replacing_the_file_rebuilds_renditions(db):
     image = library_image(image_bytes("JPEG", size=(1000, 800)))
     old_names = set(image.renditions.values_list("file", flat=True))
     cleaned = clean_image(SimpleUploadedFile("new.png", image_bytes("PNG", size=(600, 600))))
-    image.file.save("new.png", ContentFile(cleaned.content))
+    image.file.save("new.png", ContentFile(cleaned.content), save=False)
+    services.save_image(image)
     assert widths(image, "png") == [480]
     assert not old_names & set(image.renditions.values_list("file", flat=True))
     assert not any(default_storage.exists(name) for name in old_names)
@@ -195,7 +200,8 @@ def test_replacing_an_unused_file_deletes_the_old_original(db):
     image = library_image(image_bytes("JPEG", size=(1000, 800)))
     old = image.file.name
     cleaned = clean_image(SimpleUploadedFile("n.png", image_bytes("PNG", size=(600, 600))))
-    image.file.save("n.png", ContentFile(cleaned.content))
+    image.file.save("n.png", ContentFile(cleaned.content), save=False)
+    services.save_image(image)
     assert not default_storage.exists(old)
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from lxml import html as lxml_html
 
 from blog import revisions, services
-from blog.models import Image, Link, Post, Revision, Series, Tag
+from blog.models import Link, Post, Revision, Series, Tag
 
 from .conftest import image_bytes
 from .test_admin import post_form
@@ -214,7 +214,7 @@ def test_old_revisions_are_pruned_but_never_the_first_published(make_post, setti
         post.body = f"Edit {i}"
         services.save_post(post)
     kept = list(post.revisions.all())
-    assert len(kept) == 4  # the 3 newest and the first published
+    assert len(kept) == 3  # the 2 newest and the first published
     assert first_published in kept
     assert kept[0].data["fields"]["body"] == "Edit 5"
 
@@ -285,5 +285,65 @@ def test_revisions_keep_the_date_a_scheduled_post_goes_live(make_post):
     post = make_post(published_at=later)
     revision = services.save_post(post)
     assert revision.data["published_at"] == later.replace(microsecond=0).isoformat()
-    assert not revision.first_published, "a scheduled post is not public yet"
-    assert Image.objects.count() == 0
+    # It goes public without another save: this is the revision readers will see.
+    assert revision.first_published
+
+
+def test_a_restore_onto_an_address_now_taken_keeps_the_current_one(written, make_post):
+    first = written.revisions.get()
+    written.slug = "renamed"
+    services.save_post(written)
+    make_post(slug="reading-list-1", section=written.section)  # another post takes it
+    result = services.restore_revision(first)
+    written.refresh_from_db()
+    assert written.slug == "renamed"
+    assert any("…/reading-list-1/ (another post uses it now)" in m for m in result.not_restored)
+
+
+def test_a_restore_names_images_of_the_body_that_are_gone(make_post):
+    picture = library_image(image_bytes("PNG", size=(400, 300)), name="chart.png")
+    post = make_post(body=f"![A chart]({picture.file.url})")
+    old = services.save_post(post)
+    post.body = "No picture now."
+    services.save_post(post)
+    picture.delete()
+    result = services.restore_revision(old)
+    assert any("the image “" in m and "in the body" in m for m in result.not_restored)
+
+
+def test_a_restore_that_fails_the_forms_checks_changes_nothing(make_post, staff_client):
+    post = make_post(body="![Describe this image](/media/x.png)", status=Post.Status.DRAFT)
+    draft_revision = services.save_post(post)
+    post.body = "Fixed, then published."
+    post.status = Post.Status.PUBLISHED
+    services.save_post(post)
+    response = staff_client.post(
+        reverse("post-revision-restore", args=[post.pk, draft_revision.pk]), follow=True
+    )
+    messages = [str(m) for m in response.context["messages"]]
+    assert any(m.startswith("The revision was not restored") for m in messages)
+    post.refresh_from_db()
+    assert post.body == "Fixed, then published."
+    assert post.revisions.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "path", "view"),
+    [
+        ("post-revisions", [7], "/admin/blog/post/7/revisions/", "revision_list"),
+        ("post-revision", [7, 3], "/admin/blog/post/7/revisions/3/", "revision_diff"),
+        (
+            "post-revision-restore",
+            [7, 3],
+            "/admin/blog/post/7/revisions/3/restore/",
+            "revision_restore",
+        ),
+        ("post-autosave", [], "/admin/blog/post/autosave/", "autosave"),
+        ("post-autosave-discard", [], "/admin/blog/post/autosave/discard/", "discard_autosave"),
+    ],
+)
+def test_editing_routes_reverse_and_resolve(name, args, path, view):
+    from django.urls import resolve
+
+    assert reverse(name, args=args) == path
+    assert resolve(path).func.__name__ == view

@@ -402,3 +402,15 @@ def test_the_button_revokes_and_enter_in_a_field_still_saves(
     assert new != old
     assert page.request.get(old, max_redirects=0).status == 404
     assert page.request.get(new, max_redirects=0).status == 200
+
+
+def test_staff_who_may_only_view_posts_get_no_share_link(client, make_post, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    post = make_post(status=Post.Status.DRAFT)
+    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_post"))
+    client.force_login(viewer)
+    page = client.get(reverse("admin:blog_post_change", args=[post.pk])).content.decode()
+    assert "/preview/" not in page
+    assert "Only those who may change the post can share it." in page

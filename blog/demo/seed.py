@@ -13,7 +13,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from .. import search, services
-from ..images import add_to_library
 from ..models import (
     AuthorProfile,
     Link,
@@ -94,7 +93,7 @@ def seed_demo() -> int:
     for data in content.POSTS:
         body = data["body"]
         if "IMAGE_URL" in body and not Post.objects.filter(slug=data["slug"]).exists():
-            diagram = add_to_library(
+            diagram = services.add_image(
                 SimpleUploadedFile("http-304.png", drawing.sequence_diagram()),
                 alt="Sequence diagram: the client sends If-None-Match, the server answers 304",
             )
@@ -175,7 +174,7 @@ def _post(
         series_position=series_position,
     )
     if cover:
-        post.cover = add_to_library(
+        post.cover = services.add_image(
             SimpleUploadedFile(f"{slug}.png", drawing.bar_chart()),
             alt=cover["alt"],
             caption=cover["caption"],

@@ -14,8 +14,10 @@
   var form = document.getElementById("post_form");
   var box = document.querySelector(".bytepress-autosave");
   var DELAY_MS = 3000;
-  // Not content: the token, and the revision the page was opened on (for the stale-save check).
-  var SKIPPED = ["csrfmiddlewaretoken", "_post_id", "_opened_revision"];
+  var SKIPPED = ["csrfmiddlewaretoken", "_post_id"];
+  // Kept with each copy and restored with it, so that a save of restored text is still
+  // checked against saves made since the text was written; but it is not content.
+  var BASE = "_opened_revision";
   var dirty = false;
   var submitting = false;
   var timer = null;
@@ -99,6 +101,9 @@
     })
       .then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (data) {
+          if (!response.ok && !data.error && response.status === 403) {
+            throw new Error("This page is out of date (after logging in again, say): reload it.");
+          }
           if (!response.ok) throw new Error(data.error || "The server answered " + response.status + ".");
           return data;
         });
@@ -143,17 +148,34 @@
   }
 
   function fill(data) {
+    var rowsKept = {};  // inline prefix -> rows the copy has
     Object.keys(data).forEach(function (name) {
       var match = name.match(/^(\w+)-TOTAL_FORMS$/);
-      if (match) ensureRows(match[1], Number(data[name][0]));
+      if (match) {
+        rowsKept[match[1]] = Number(data[name][0]);
+        ensureRows(match[1], rowsKept[match[1]]);
+      }
     });
     Array.prototype.forEach.call(form.elements, function (field) {
       if (!field.name || SKIPPED.indexOf(field.name) !== -1 || field.type === "file") return;
       if (/-(TOTAL|INITIAL|MIN_NUM|MAX_NUM)_FORMS$/.test(field.name)) return;
+      var row = field.name.match(/^(\w+)-(\d+)-(.+)$/);
+      if (row && row[1] in rowsKept && Number(row[2]) >= rowsKept[row[1]]) {
+        // A row the copy did not have: it was deleted then, so delete it now.
+        if (row[3] === "DELETE") field.checked = true;
+        return;
+      }
+      // A row's own id and its post's are the page's, whatever the copy says.
+      if (row && (row[3] === "id" || row[3] === "post")) return;
       var wanted = data[field.name] || [];
       if (field.type === "checkbox" || field.type === "radio") {
         field.checked = wanted.indexOf(field.value) !== -1;
       } else if (field.tagName === "SELECT") {
+        // A searchable select lists only its current choice: add the one the copy had.
+        wanted.forEach(function (value) {
+          var known = Array.prototype.some.call(field.options, function (o) { return o.value === value; });
+          if (value && !known) field.add(new Option(value, value));
+        });
         Array.prototype.forEach.call(field.options, function (option) {
           option.selected = wanted.indexOf(option.value) !== -1;
         });
@@ -181,7 +203,6 @@
           label: "Discard",
           run: function () {
             discard();
-            dropLocal();
             show("Discarded the unsaved changes.", "ok");
           },
         },
@@ -192,7 +213,7 @@
   function differs(data) {
     var now = values();
     return Object.keys(data).some(function (name) {
-      if (/_FORMS$/.test(name)) return false;
+      if (/_FORMS$/.test(name) || name === BASE) return false;
       return JSON.stringify(data[name]) !== JSON.stringify(now[name] || []);
     });
   }
@@ -213,9 +234,13 @@
     // The form came back with errors: it holds what was typed; keep copying it.
     return;
   }
-  if (config.offered && config.offered.form && differs(config.offered.form)) {
-    offer(config.offered, "autosaved", discardOnServer);
-  } else if (local && local.form && differs(local.form)) {
-    offer(local, "kept in this browser", function () {});
+  // The newer of the server's autosave and the browser's copy is offered; discarding
+  // it drops that one only.
+  var server = config.offered && config.offered.form && differs(config.offered.form) ? config.offered : null;
+  var browser = local && local.form && differs(local.form) ? local : null;
+  if (server && (!browser || new Date(server.savedAt) >= new Date(browser.savedAt))) {
+    offer(server, "autosaved", discardOnServer);
+  } else if (browser) {
+    offer(browser, "kept in this browser", dropLocal);
   }
 })();
