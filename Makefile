@@ -57,8 +57,15 @@ check: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py check
 	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
-# Requests/s and p50/p99 per page type under gunicorn, on 10,000 synthetic posts.
-bench: install
+# wrk, the load generator behind `make bench`, from Debian's packages (needs root).
+/usr/bin/wrk:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; } \
+	  || { echo "make bench needs wrk: apt-get install -y wrk (as root)" >&2; exit 1; }
+
+# wrk against each reader page under gunicorn, page cache off and on, beside a static
+# file; 10,000 long-form posts, and a growth table at 1,000 and 100,000 (about 15 min).
+# Writes bench/results.md. Sizes and durations: see the top of scripts/bench.py.
+bench: install /usr/bin/wrk
 	$(BIN)/python scripts/bench.py
 
 # Re-pin every dependency (runtime and dev) from pyproject.toml into requirements.lock.

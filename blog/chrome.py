@@ -18,6 +18,7 @@ from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from . import pagecache
 from .models import Page, Section, SiteSettings, SiteVersion
 from .social import title_card
 
@@ -52,7 +53,7 @@ def get(request=None) -> SiteChrome:
     value = getattr(request, "_bytepress_chrome", None)
     if value is not None:
         return value
-    token = SiteVersion.current_chrome()
+    token = pagecache.version(request).chrome  # the request's one read of the version row
     copy = _process_copy
     if copy is not None and copy[0] == token:
         value = copy[1]

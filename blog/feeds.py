@@ -2,16 +2,15 @@
 
 One base class does the work; a scoped feed only says whose posts (its ``scope``), in
 what order and under what title, and each format is a subclass that changes the
-generator. Every feed answers conditional GETs (ETag and Last-Modified computed with
-one aggregate query, without rendering the feed), carries full HTML with absolute URLs,
-and uses the post's UUID as its id, so a changed slug never re-announces a post.
+generator. Every feed answers conditional GETs, from the site's content version like
+every reader page (blog.pagecache), carries full HTML with absolute URLs, and uses the
+post's UUID as its id, so a changed slug never re-announces a post.
 
 A Feed instance serves every request to its URL, from every thread at once: what
 belongs to one request lives in the FeedRequest that ``get_object`` returns (and that
 ``items`` hands to each post), never on ``self``.
 """
 
-import hashlib
 import json
 import logging
 import mimetypes
@@ -22,14 +21,11 @@ from urllib.parse import urljoin
 
 from django.contrib.syndication.views import Feed
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Count, Max, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.cache import patch_cache_control
 from django.utils.feedgenerator import (
     Atom1Feed,
     Enclosure,
@@ -38,16 +34,14 @@ from django.utils.feedgenerator import (
     SyndicationFeed,
 )
 from django.utils.html import escape
-from django.views.decorators.http import condition
 
-from . import chrome, dates, selectors
+from . import chrome, dates, pagecache, selectors
 from .figures import plain_images
-from .models import Post, Section, SiteSettings
+from .models import Section, SiteSettings
 from .seo import absolute_url
 
 logger = logging.getLogger(__name__)
 
-CACHE_SECONDS = 300
 _URL_ATTR = re.compile(r'\b(href|src)="([^"]*)"')
 _SRCSET_ATTR = re.compile(r'\bsrcset="([^"]*)"')
 
@@ -85,50 +79,6 @@ class FeedRequest:
 
     def url(self, path: str) -> str:
         return absolute_url(self.request, path)
-
-
-# --- what changes a feed ----------------------------------------------------------------
-
-
-def feed_state(feed: FeedRequest, posts) -> dict:
-    """The validators of a feed over ``posts``, from one aggregate query.
-
-    Last-Modified is the latest of: an edit to a post that has gone live (published, or
-    published once and since unpublished: taking it down changes the feed) and a
-    publication date that has arrived (a scheduled post going live changes the feed
-    without an edit). Edits to drafts that never went live do not count. The ETag adds
-    the number of published posts (a deleted post changes it) and everything else the
-    feed shows: the origin of its absolute URLs, the subject's name and description, and
-    the site's title, tagline, length, logo and owner.
-    """
-    published = Q(pk__in=Post.objects.published())
-    state = posts.aggregate(
-        edited=Max("updated_at", filter=Q(published_at__lte=timezone.now())),
-        went_live=Max("published_at", filter=published),
-        count=Count("pk", filter=published),
-    )
-    moments = [m for m in (state["edited"], state["went_live"]) if m is not None]
-    site = feed.site
-    subject = feed.subject
-    fingerprint = "|".join(
-        [
-            feed.url("/"),
-            feed.request.path,
-            *(m.isoformat() for m in moments),
-            str(state["count"]),
-            str(subject or ""),
-            getattr(subject, "description", ""),
-            site.title,
-            site.tagline,
-            str(site.feed_length),
-            site.logo.name or "",
-            site.owner.display_name if site.owner else "",
-        ]
-    )
-    return {
-        "last_modified": max(moments) if moments else None,
-        "etag": hashlib.sha256(fingerprint.encode()).hexdigest()[:32],
-    }
 
 
 # --- the three formats ------------------------------------------------------------------
@@ -240,23 +190,19 @@ class PostFeed(Feed):
     """The whole site's posts, newest first, as RSS 2.0."""
 
     feed_type = ContentRss
-    ordering = ("-published_at", "-pk")
 
     def __call__(self, request, *args, **kwargs):
+        # The subject is looked up first: an unknown or private one is a 404. Validators
+        # (ETag, Last-Modified) and Cache-Control come from the site's content version,
+        # in blog.pagecache, like every reader page's.
         try:
             feed = self.get_object(request, *args, **kwargs)
         except ObjectDoesNotExist:
             raise Http404("No such feed.") from None
-        # The subject is looked up first: an unknown or private one is a 404, never a 304.
-        state = feed_state(feed, self.scope(feed.subject))
-        view = condition(
-            etag_func=lambda request: state["etag"],
-            last_modified_func=lambda request: state["last_modified"],
-        )(lambda request: self.render(feed))
-        response = view(request)
-        if response.status_code in (200, 304):
-            patch_cache_control(response, public=True, max_age=CACHE_SECONDS)
-        return response
+        # The feed exists: a reader whose copy is current needs no rendering at all.
+        if pagecache.is_current(request):
+            return pagecache.not_modified(request)
+        return self.render(feed)
 
     def render(self, feed: FeedRequest) -> HttpResponse:
         generator = self.get_feed(feed, feed.request)
@@ -271,9 +217,9 @@ class PostFeed(Feed):
         return None
 
     def scope(self, subject):
-        """The subject's posts in any state: the feed shows the published ones, and its
-        validators also see one being taken down."""
-        return Post.objects.all()
+        """The subject's published posts in the feed's order: the selector that the
+        subject's own page lists, so the two can never disagree."""
+        return selectors.latest_posts()
 
     def stylesheets(self, feed):
         if issubclass(self.feed_type, ContentRss):
@@ -305,10 +251,10 @@ class PostFeed(Feed):
     def items(self, feed):
         posts = list(
             self.scope(feed.subject)
-            .published()
-            .order_by(*self.ordering)
             .select_related("section", "author", "cover")
-            .prefetch_related("tags", "links")[: feed.site.feed_length]
+            .prefetch_related("tags", "links")
+            # An item carries the HTML; the other forms of the text are most of a row.
+            .defer("body", "body_text", "toc_html", "search_vector")[: feed.site.feed_length]
         )
         for post in posts:
             # The item methods below get only the post; these objects are this request's.
@@ -380,7 +326,7 @@ class SectionFeed(PostFeed):
         return get_object_or_404(Section, slug=section)
 
     def scope(self, section):
-        return Post.objects.filter(section=section)
+        return selectors.section_posts(section)
 
     def title(self, feed):
         return f"{feed.subject.name} · {feed.site.title}"
@@ -392,13 +338,11 @@ class SectionFeed(PostFeed):
 class SeriesFeed(PostFeed):
     """A series in reading order, part 1 first."""
 
-    ordering = ("series_position",)
-
     def get_subject(self, slug):
         return get_object_or_404(selectors.public_series(), slug=slug)
 
     def scope(self, series):
-        return Post.objects.filter(series=series)
+        return selectors.series_posts(series)
 
     def title(self, feed):
         return f"{feed.subject.title} · {feed.site.title}"
@@ -410,10 +354,10 @@ class SeriesFeed(PostFeed):
 class TagFeed(PostFeed):
     def get_subject(self, slug):
         # A tag only drafts carry is not public yet, nor is its name.
-        return get_object_or_404(selectors.tags_with_counts(), slug=slug)
+        return get_object_or_404(selectors.public_tags(), slug=slug)
 
     def scope(self, tag):
-        return Post.objects.filter(tags=tag)
+        return selectors.tag_posts(tag)
 
     def title(self, feed):
         return f"Posts tagged “{feed.subject.name}” · {feed.site.title}"

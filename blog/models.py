@@ -178,16 +178,23 @@ class SiteSettings(models.Model):
 
 
 class SiteVersion(models.Model):
-    """A token that changes whenever the site chrome (settings, sections, the owner's
-    profile and links) changes.
+    """Tokens that change whenever what readers see changes; one row, read once a request.
 
-    Every process reads it once per request (one primary-key lookup) and rebuilds its
-    copy of the chrome when it differs, so an edit shows on the next request in every
-    worker, whatever the cache backend. A random token, not a counter: two concurrent
-    bumps can never produce the same value, and no increment has to be read back.
+    - ``chrome``: the site chrome (settings, sections, the owner's profile and links,
+      pages in the nav). Every process rebuilds its copy when it differs.
+    - ``content``: anything a reader can see (which includes the chrome). Cached pages
+      are keyed on it, and it is the validator (ETag) of every page and feed, so a
+      publish or an edit shows on the next request in every process.
+    - ``next_due``: when the next scheduled post goes live. The first request after it
+      moves ``content`` on: no cron job is needed.
+
+    Random tokens, not counters: two concurrent bumps never produce the same value.
     """
 
     chrome = models.UUIDField(default=uuid.uuid4)
+    content = models.UUIDField(default=uuid.uuid4)
+    content_changed_at = models.DateTimeField(default=timezone.now)
+    next_due = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -195,19 +202,46 @@ class SiteVersion(models.Model):
         ]
 
     def __str__(self):
-        return f"chrome {self.chrome}"
+        return f"chrome {self.chrome}, content {self.content}"
+
+    @classmethod
+    def current(cls) -> "SiteVersion":
+        """The row as it is now (one query; created on first use)."""
+        row = cls.objects.filter(pk=1).first()
+        return row if row is not None else cls.objects.get_or_create(pk=1)[0]
 
     @classmethod
     def current_chrome(cls) -> uuid.UUID:
-        token = cls.objects.filter(pk=1).values_list("chrome", flat=True).first()
-        if token is None:
-            token = cls.objects.get_or_create(pk=1)[0].chrome
-        return token
+        return cls.current().chrome
 
     @classmethod
     def bump_chrome(cls) -> None:
-        if not cls.objects.filter(pk=1).update(chrome=uuid.uuid4()):
-            cls.objects.get_or_create(pk=1)
+        """The chrome changed, and so did every page."""
+        cls.bump_content(chrome=True)
+
+    @classmethod
+    def bump_content(cls, *, chrome: bool = False, expected_due=None) -> bool:
+        """Move the content token on (and the chrome's, if ``chrome``), and work out when
+        the next scheduled post goes live. With ``expected_due``, only if ``next_due``
+        is still that moment (so that of two requests noticing it, one bumps)."""
+        now = timezone.now()
+        changes = {
+            "content": uuid.uuid4(),
+            "content_changed_at": now,
+            "next_due": Post.objects.scheduled(now).aggregate(due=models.Min("published_at"))[
+                "due"
+            ],
+        }
+        if chrome:
+            changes["chrome"] = uuid.uuid4()
+        rows = cls.objects.filter(pk=1)
+        if expected_due is not None:
+            rows = rows.filter(next_due=expected_due)
+        if rows.update(**changes):
+            return True
+        if expected_due is None:  # the row does not exist yet
+            cls.objects.get_or_create(pk=1, defaults=changes)
+        return False
 
 
 class Series(models.Model):
@@ -302,6 +336,10 @@ class PostQuerySet(models.QuerySet):
     def drafts(self):
         return self.exclude(status=Post.Status.PUBLISHED)
 
+    def published_or_scheduled(self):
+        """Published now or later: a change to one of these is, or will be, seen."""
+        return self.filter(status=Post.Status.PUBLISHED)
+
 
 class Post(models.Model):
     class Status(models.TextChoices):
@@ -371,10 +409,27 @@ class Post(models.Model):
     class Meta:
         ordering = ["-published_at", "-pk"]
         get_latest_by = "published_at"
+        # Each reader listing walks one of these in its own order, the -pk tie-break
+        # included: a page at any depth reads index entries, never a sort of the posts.
+        # What lists filter and join on is in the index too, so the rows a deep page
+        # skips are never read (SQLite reads a row, text included, for a join key; at
+        # 1,500 words a post, a row is mostly its text).
         indexes = [
-            models.Index(fields=["status", "-published_at"], name="post_status_published_idx"),
+            # The site's posts, newest first (home, archives, site feeds, tag pages).
             models.Index(
-                fields=["section", "status", "-published_at"], name="post_section_published_idx"
+                fields=["status", "-published_at", "-id", "section", "series"],
+                name="post_status_published_idx",
+            ),
+            # A section's posts, and the previous and next post within it.
+            models.Index(
+                fields=["section", "status", "-published_at", "-id", "series"],
+                name="post_section_published_idx",
+            ),
+            # A series' parts in reading order; with the date, also how many are public
+            # and when the latest went live, from the index alone.
+            models.Index(
+                fields=["series", "status", "series_position", "published_at"],
+                name="post_series_parts_idx",
             ),
         ]
         constraints = [

@@ -2,16 +2,58 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Q, Subquery, prefetch_related_objects
+from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery, prefetch_related_objects
 from django.db.models.functions import Lower
 
 from .markdown import split_at_link_slots
 from .models import Post, Series, Tag
 
+# What a list of posts never shows: the text in its three forms, the table of contents
+# and the search vector. At 1,500 words a post they are nearly all of a row.
+TEXT_FIELDS = ("body", "body_html", "body_text", "toc_html", "search_vector")
+
+
+# --- one scope per listing ---------------------------------------------------------------
+# Whose posts a page shows, in its order, defined once: the page, its feeds and the
+# sitemap all call these. Each order is one of Post.Meta.indexes, the -pk tie-break
+# included, so any page of a listing is read from an index, never sorted.
+
+
+def latest_posts():
+    """The site's published posts, newest first: the home page, the site feeds and the
+    archives (whose date views narrow it to a year or a month)."""
+    return Post.objects.published().order_by("-published_at", "-pk")
+
+
+def section_posts(section):
+    return latest_posts().filter(section=section)
+
+
+def tag_posts(tag):
+    return latest_posts().filter(tags=tag)
+
+
+def series_posts(series):
+    """A series' published parts, in reading order."""
+    # A part's position is at least 1 (a check constraint says so). Saying it here lets
+    # SQLite, which plans without statistics, see that the series-parts index answers
+    # in reading order; without it, it walks every published post by date, then sorts.
+    return (
+        Post.objects.published()
+        .filter(series=series, series_position__gte=1)
+        .order_by("series_position")
+    )
+
+
+def as_cards(posts):
+    """``posts`` as lists show them: with section, series and tags (fetched in bulk),
+    without their text."""
+    return posts.select_related("section", "series").prefetch_related("tags").defer(*TEXT_FIELDS)
+
 
 def list_posts():
-    """Published posts with what a list shows (section, series, tags) fetched in bulk."""
-    return Post.objects.published().select_related("section", "series").prefetch_related("tags")
+    """The site's published posts as cards, newest first."""
+    return as_cards(latest_posts())
 
 
 def latest_by_section(sections, per_section: int = 5) -> list[tuple]:
@@ -19,7 +61,10 @@ def latest_by_section(sections, per_section: int = 5) -> list[tuple]:
     for all their tags. A window function over every post did the same in one query but
     read the whole archive (~170 ms at 10,000 posts against ~2 ms for these)."""
     groups = [
-        (section, list(list_posts().filter(section=section).prefetch_related(None)[:per_section]))
+        (
+            section,
+            list(as_cards(section_posts(section)).prefetch_related(None)[:per_section]),
+        )
         for section in sections
     ]
     prefetch_related_objects([post for _, posts in groups for post in posts], "tags")
@@ -31,14 +76,20 @@ def _published_in(field: str):
 
 
 def series_with_parts():
-    """Series that have at least one published part, newest activity first.
+    """Series that have at least one published part, newest activity first, with
+    ``part_count`` and ``latest_part_at`` counting published parts only.
 
-    Filtering before annotating makes the counts and dates cover published parts only,
-    in one grouped query (a correlated subquery per series was 1,000x slower on SQLite).
+    Each series' figures are read from its own range of the series-parts index, without
+    a post row. (A join of every series with its posts read each post's row to group it;
+    before that index, these subqueries scanned the posts table once per series.)
     """
+    parts = series_posts(OuterRef("pk")).order_by().values("series")
     return (
-        Series.objects.filter(posts__in=Post.objects.published())
-        .annotate(part_count=Count("posts"), latest_part_at=Max("posts__published_at"))
+        Series.objects.annotate(
+            part_count=Subquery(parts.annotate(count=Count("pk")).values("count")),
+            latest_part_at=Subquery(parts.annotate(latest=Max("published_at")).values("latest")),
+        )
+        .filter(part_count__gt=0)
         .order_by("-latest_part_at", "title")
     )
 
@@ -46,16 +97,12 @@ def series_with_parts():
 def current_series(limit: int = 3):
     """The series whose parts were published most recently (for the home page).
 
-    Only series among the newest published posts are considered, so the query reads a
-    few dozen rows through the publication-date index, not the whole archive.
+    Only the series of the newest published posts are considered: those posts are read
+    first, down the date index, and the walk stops after a few dozen parts. Then only
+    those series are counted, each from its own range of the series-parts index.
     """
-    recent = (
-        Post.objects.published()
-        .filter(series__isnull=False)
-        .order_by("-published_at")
-        .values("series_id")[: limit * 20]
-    )
-    return series_with_parts().filter(pk__in=recent)[:limit]
+    recent = latest_posts().filter(series__isnull=False).values_list("series_id", flat=True)
+    return series_with_parts().filter(pk__in=list(recent[: limit * 20]))[:limit]
 
 
 def tags_with_counts():
@@ -71,12 +118,18 @@ def tags_with_counts():
     )
 
 
+def public_tags():
+    """Tags that a published post carries. A tag only drafts carry is not public yet, nor
+    is its name. For looking one up: unlike tags_with_counts, nothing is counted."""
+    return Tag.objects.filter(Exists(tag_posts(OuterRef("pk"))))
+
+
 def series_parts(series) -> list[Post]:
+    """The published parts, with only what the series box shows of them."""
     return list(
-        Post.objects.published()
-        .filter(series=series)
+        series_posts(series)
         .select_related("section")
-        .order_by("series_position")
+        .only("title", "slug", "series_position", "section__slug")
     )
 
 
@@ -115,23 +168,31 @@ def section_neighbours(post: Post) -> tuple[Post | None, Post | None]:
     """The published posts just before (older) and after (newer) this one in its section."""
     if post.published_at is None:
         return None, None
-    siblings = Post.objects.published().filter(section_id=post.section_id)
+    siblings = section_posts(post.section_id)
     moment = post.published_at
+    # The plain bound on the date (implied by the condition after it) is what starts each
+    # walk down the section's index at this post, one way or the other.
     older = (
-        siblings.filter(Q(published_at__lt=moment) | Q(published_at=moment, pk__lt=post.pk))
-        .order_by("-published_at", "-pk")
+        siblings.filter(published_at__lte=moment)
+        .filter(Q(published_at__lt=moment) | Q(pk__lt=post.pk))
         .values("pk")[:1]
     )
     newer = (
-        siblings.filter(Q(published_at__gt=moment) | Q(published_at=moment, pk__gt=post.pk))
-        .order_by("published_at", "pk")
+        siblings.filter(published_at__gte=moment)
+        .filter(Q(published_at__gt=moment) | Q(pk__gt=post.pk))
+        .reverse()
         .values("pk")[:1]
     )
-    # One query: each subquery walks the section's index from this post's date.
-    found = Post.objects.filter(Q(pk=Subquery(older)) | Q(pk=Subquery(newer)))
+    # One query for both; which is which is decided below, so the two rows need no order.
+    found = (
+        Post.objects.filter(Q(pk=Subquery(older)) | Q(pk=Subquery(newer)))
+        .order_by()
+        .select_related("section")
+        .only("title", "slug", "published_at", "section__slug")
+    )
     here = (moment, post.pk)
     older_post = newer_post = None
-    for neighbour in found.select_related("section"):
+    for neighbour in found:
         if (neighbour.published_at, neighbour.pk) < here:
             older_post = neighbour
         else:
@@ -177,15 +238,14 @@ def post_layout(post: Post) -> PostLayout:
     return PostLayout(parts, [(h, links) for h, links in groups.items() if h not in placed])
 
 
-def last_published_change():
-    """When published content last changed (for sitemaps and feeds)."""
-    return Post.objects.published().aggregate(latest=Max("updated_at"))["latest"]
-
-
 def public_series():
     """Series with at least one published part. The others, their titles included, are not
     public yet: their pages and feeds answer 404, as a tag that only drafts carry does."""
-    return Series.objects.filter(pk__in=Post.objects.published().values("series_id"))
+    return Series.objects.filter(Exists(series_posts(OuterRef("pk"))))
+
+
+# How many of the newest posts of each tag are candidates to be related posts.
+RELATED_CANDIDATES_PER_TAG = 20
 
 
 def related_posts(post: Post, limit: int = 3) -> list[Post]:
@@ -193,18 +253,25 @@ def related_posts(post: Post, limit: int = 3) -> list[Post]:
     first, then newest. Never the post itself, nor a part of its series (the series box
     lists those).
 
+    The candidates are the newest posts of each of its tags (a few dozen, each tag's
+    read down the date index), so ranking them never reads the whole archive.
+
     One query, whatever the number of posts and tags: the post's tags are read from its
     prefetch (the post page has one), and a post without tags needs no query at all.
     """
     tag_ids = [tag.pk for tag in post.tags.all()]
     if not tag_ids:
         return []
-    candidates = Post.objects.published().filter(tags__in=tag_ids).exclude(pk=post.pk)
+    newest_of_its_tags = Q()
+    for tag_id in tag_ids:
+        newest = tag_posts(tag_id).values("pk")[:RELATED_CANDIDATES_PER_TAG]
+        newest_of_its_tags |= Q(pk__in=newest)
+    candidates = Post.objects.filter(newest_of_its_tags).exclude(pk=post.pk)
     if post.series_id is not None:
         candidates = candidates.exclude(series_id=post.series_id)
-    # Counted over the join the filter made, so only the shared tags are counted.
     return list(
-        candidates.annotate(shared_tags=Count("tags"))
+        candidates.annotate(shared_tags=Count("tags", filter=Q(tags__in=tag_ids)))
         .select_related("section")
+        .only("title", "slug", "published_at", "section__slug", "section__name")
         .order_by("-shared_tags", "-published_at", "-pk")[:limit]
     )

@@ -29,6 +29,7 @@ from .models import (
     Section,
     Series,
     SiteSettings,
+    SiteVersion,
     Tag,
 )
 
@@ -117,6 +118,7 @@ def rerender_all(*, batch_size: int = 500) -> dict[str, int]:
                 count += len(batch)
         counts[model._meta.verbose_name_plural] = count
     search.rebuild_index()
+    SiteVersion.bump_content()  # bulk updates send no signal
     return counts
 
 
@@ -141,6 +143,7 @@ def reorder_series(*, series: Series, positions: dict[int, int]) -> None:
         Post.objects.filter(pk=post_id).update(series_position=parking + offset)
     for post_id, position in positions.items():
         Post.objects.filter(pk=post_id).update(series_position=position, updated_at=timezone.now())
+    SiteVersion.bump_content()  # update() sends no signal
 
 
 # --- the one write path of a post -----------------------------------------------------
@@ -322,7 +325,7 @@ def restore_revision(revision: Revision, *, user=None) -> RestoreResult:
 _PUBLIC = {
     Post: (lambda: Post.objects.published().select_related("section"), {"slug", "section"}),
     Series: (lambda: selectors.public_series(), {"slug"}),
-    Tag: (lambda: selectors.tags_with_counts(), {"slug"}),
+    Tag: (lambda: selectors.public_tags(), {"slug"}),
     Page: (lambda: Page.objects.all(), {"slug"}),
 }
 
@@ -464,6 +467,8 @@ def refresh_posts_showing(image: Image) -> int:
             **{name: getattr(post, name) for name in Post.RENDERED_FIELDS}
         )
         count += 1
+    if count:
+        SiteVersion.bump_content()  # update() sends no signal
     return count
 
 

@@ -1,7 +1,13 @@
-"""Side effects of content changes, and only these: the search index, the cached site
-chrome, and the files of deleted images. Writes live in blog.services."""
+"""Side effects of content changes, and only these: the search index, the content
+version that cached pages and validators follow (with the site chrome's), and the files
+of deleted images. Writes live in blog.services.
 
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
+The content version moves on any change a reader can see, and only then: editing a
+draft that never went public leaves every page's ETag alone (it would tell that
+something hidden changed).
+"""
+
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from . import chrome, search
@@ -14,7 +20,10 @@ from .models import (
     ProfileLink,
     Rendition,
     Section,
+    Series,
     SiteSettings,
+    SiteVersion,
+    Tag,
 )
 
 # What the search index reads of a post itself (tags and links have signals of their
@@ -53,6 +62,50 @@ def index_post_of_link(sender, instance, raw=False, **kwargs):
     by services.save_post, which saves them)."""
     if not raw and Post.objects.filter(pk=instance.post_id).exists():
         search.index_post(instance.post_id)
+
+
+def seen_by_readers(post) -> bool:
+    """Whether a change to this post shows, now or when it goes live: it is published
+    or scheduled, or was until this save (an unpublish)."""
+    return post.status == Post.Status.PUBLISHED or getattr(post, "_was_published", False)
+
+
+@receiver(pre_save, sender=Post)
+def note_an_unpublish(sender, instance, raw=False, **kwargs):
+    instance._was_published = (
+        not raw
+        and instance.pk is not None
+        and instance.status != Post.Status.PUBLISHED
+        and Post.objects.published_or_scheduled().filter(pk=instance.pk).exists()
+    )
+
+
+@receiver([post_save, post_delete], sender=Post)
+def post_changed(sender, instance, raw=False, **kwargs):
+    if not raw and seen_by_readers(instance):
+        SiteVersion.bump_content()
+
+
+@receiver(m2m_changed, sender=Post.tags.through)
+def tags_changed(sender, instance, action, reverse, **kwargs):
+    if action.startswith("post_") and (reverse or seen_by_readers(instance)):
+        SiteVersion.bump_content()
+
+
+@receiver([post_save, post_delete], sender=Link)
+def link_changed(sender, instance, raw=False, **kwargs):
+    if not raw and Post.objects.published_or_scheduled().filter(pk=instance.post_id).exists():
+        SiteVersion.bump_content()
+
+
+# Shown on public pages whatever the posts: tag and series names, images. (Pages, as
+# part of the navigation, move the chrome's version, which moves the content's.)
+@receiver([post_save, post_delete], sender=Tag)
+@receiver([post_save, post_delete], sender=Series)
+@receiver([post_save, post_delete], sender=Image)
+def shown_content_changed(sender, raw=False, **kwargs):
+    if not raw:
+        SiteVersion.bump_content()
 
 
 @receiver([post_save, post_delete], sender=SiteSettings)

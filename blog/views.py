@@ -38,7 +38,13 @@ class PageMixin:
     page_description = ""
 
     def get_queryset(self):
-        return selectors.list_posts()
+        # The archives' posts. The date views also look up the next and previous month
+        # in it, reading one post's date, so only the posts they list are made cards
+        # (with their tags, which would cost those lookups a query each).
+        return selectors.latest_posts().defer(*selectors.TEXT_FIELDS)
+
+    def get_dated_queryset(self, **lookup):
+        return selectors.as_cards(super().get_dated_queryset(**lookup))
 
     def get_paginate_by(self, queryset):
         return chrome.get(self.request).settings.posts_per_page
@@ -103,7 +109,7 @@ class SectionView(PageMixin, ListView):
         self.section = get_object_or_404(Section, slug=self.kwargs["section"])
         self.page_title = self.section.name
         self.page_description = self.section.description
-        return super().get_queryset().filter(section=self.section)
+        return selectors.as_cards(selectors.section_posts(self.section))
 
     def get_scoped_feeds(self):
         return scoped_feeds(self.section.name, "section-feed", section=self.section.slug)
@@ -132,7 +138,7 @@ class SeriesView(PageMixin, ListView):
     def get_queryset(self):
         self.series = get_object_or_404(selectors.public_series(), slug=self.kwargs["slug"])
         self.page_title = self.series.title
-        return super().get_queryset().filter(series=self.series).order_by("series_position")
+        return selectors.as_cards(selectors.series_posts(self.series))
 
     def get_scoped_feeds(self):
         return scoped_feeds(self.series.title, "series-feed", slug=self.series.slug)
@@ -159,9 +165,9 @@ class TagView(PageMixin, ListView):
     context_object_name = "posts"
 
     def get_queryset(self):
-        self.tag = get_object_or_404(selectors.tags_with_counts(), slug=self.kwargs["slug"])
+        self.tag = get_object_or_404(selectors.public_tags(), slug=self.kwargs["slug"])
         self.page_title = f"Posts tagged “{self.tag.name}”"
-        return super().get_queryset().filter(tags=self.tag)
+        return selectors.as_cards(selectors.tag_posts(self.tag))
 
     def get_scoped_feeds(self):
         return scoped_feeds(f"Tag: {self.tag.name}", "tag-feed", slug=self.tag.slug)

@@ -105,6 +105,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before the session: a kept page needs no session, auth or CSRF work.
+    "blog.pagecache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Inside CommonMiddleware, so it sees a 404 before APPEND_SLASH redirects it.
@@ -220,6 +222,10 @@ if not DEBUG:
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
 if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# The page cache of anonymous readers' pages (blog/pagecache.py); 0 turns it off (the
+# benchmark's "cold" pages). Validators and Cache-Control headers are sent either way.
+BYTEPRESS_PAGE_CACHE = env_bool("BYTEPRESS_PAGE_CACHE", True)
 
 # Revisions kept per post (the one recorded when it first went public is always kept).
 BYTEPRESS_MAX_REVISIONS = env_int("BYTEPRESS_MAX_REVISIONS", 50)

@@ -1,13 +1,11 @@
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.sitemaps.views import sitemap
 from django.shortcuts import redirect
 from django.templatetags.static import static as static_url
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from blog import admin_views, editor
-from blog.sitemaps import SITEMAPS
+from blog import admin_views, editor, sitemaps
 from blog.views import robots_txt
 
 
@@ -53,7 +51,9 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("favicon.ico", favicon),
-    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    # The index, and the sitemaps it lists (each in pages: ?p=2, …).
+    path("sitemap.xml", sitemaps.index, name="sitemap"),
+    path("sitemap-<slug:section>.xml", sitemaps.sitemap, name="sitemap-section"),
     path("robots.txt", robots_txt, name="robots-txt"),
     path("", include("blog.urls")),
 ]

@@ -16,3 +16,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = tempfile.mkdtemp(prefix="bytepress-test-media-")
 STATIC_ROOT = tempfile.mkdtemp(prefix="bytepress-test-static-")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Pages are rendered on every request unless a test turns the page cache on: the query
+# counts pinned elsewhere are those of a cold page.
+BYTEPRESS_PAGE_CACHE = False

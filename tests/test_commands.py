@@ -128,6 +128,87 @@ class TestSeedSyntheticPosts:
             run("seed_demo", posts=-1)
 
 
+class TestSeedLongFormPosts:
+    """``seed_demo --posts N --long``: what the bench measures must look like real posts."""
+
+    @pytest.fixture
+    def long_posts(self, demo):
+        output = run("seed_demo", posts=25, long=True)
+        assert re.search(r"Added 25 long-form synthetic posts", output)
+        return Post.objects.published().filter(slug__startswith="sample-")
+
+    def test_bodies_are_about_1500_words_with_headings_lists_code_and_links(self, long_posts):
+        for post in long_posts:
+            assert 1300 <= len(post.body.split()) <= 1800
+            assert len(post.body_text.split()) >= 1200, "the rendered text is as long"
+            doc = lxml_html.fromstring(f"<div>{post.body_html}</div>")
+            assert len(doc.cssselect("h2")) >= 4
+            assert doc.cssselect("ul > li") or doc.cssselect("ol > li")
+            assert [c for c in doc.cssselect("code") if c.getparent().tag != "pre"], "inline"
+            assert doc.cssselect("div.highlight pre code"), "a highlighted code block"
+            assert doc.cssselect("p a[href^='https://']")
+            assert post.reading_time >= 5
+            assert post.shows_toc
+
+    def test_each_post_has_one_to_three_tags_and_two_links(self, long_posts):
+        for post in long_posts.prefetch_related("tags", "links"):
+            tags = [tag.name.lower() for tag in post.tags.all()]
+            assert 1 <= len(tags) <= 3
+            assert post.title.rsplit(" about ", 1)[1] in tags, "the body's topic is a tag"
+            assert len(post.links.all()) == 2
+
+    def test_one_post_in_five_is_part_of_a_series(self, long_posts):
+        parts = long_posts.filter(series__isnull=False)
+        assert parts.count() == 5  # posts 1, 6, 11, 16 and 21
+        positions = list(parts.order_by("published_at").values_list("series_position", flat=True))
+        assert positions == [1, 2, 3, 4, 1]
+        assert len(set(parts.values_list("series", flat=True))) == 2
+
+    def test_bodies_are_distinct_and_each_is_rendered_once(self, demo, monkeypatch):
+        renders = []
+        original = Post.render
+        monkeypatch.setattr(Post, "render", lambda post: renders.append(1) or original(post))
+        run("seed_demo", posts=12, long=True)
+        bodies = Post.objects.filter(slug__startswith="sample-").values_list("body", flat=True)
+        assert len(set(bodies)) == 12
+        assert len(renders) == 12, "one render per distinct body, none per post"
+
+    def test_the_pool_of_bodies_is_bounded(self, db, monkeypatch):
+        from blog.demo import seed
+
+        monkeypatch.setattr(seed, "LONG_POOL_SIZE", 4)
+        seed.seed_synthetic(10, long=True)
+        bodies = Post.objects.filter(slug__startswith="sample-").values_list("body", flat=True)
+        assert len(set(bodies)) == 4
+
+    def test_long_posts_are_searchable(self, long_posts):
+        from blog.search import search_posts
+
+        assert search_posts("query planner").posts, "the bench's search finds posts"
+
+    def test_seeding_moves_the_content_version(self, demo):
+        """Bulk writes send no signals: cached pages must still see the new posts."""
+        from blog.models import SiteVersion
+
+        run("seed_demo", posts=3, long=True)  # creates the synthetic tags (with signals)
+        before = SiteVersion.current().content
+        run("seed_demo", posts=3, long=True)  # nothing but bulk writes
+        assert SiteVersion.current().content != before
+
+    def test_long_needs_a_count(self, demo):
+        from django.core.management import CommandError
+
+        with pytest.raises(CommandError, match="--long needs --posts"):
+            run("seed_demo", long=True)
+
+
+def test_a_long_form_body_is_the_same_for_a_seed_and_differs_between_seeds():
+    from blog.demo import longform
+
+    assert longform.body(7, "queues") == longform.body(7, "queues")
+    assert longform.body(7, "queues") != longform.body(8, "queues")
+
+
 def test_rerender_rebuilds_stored_html(demo):
     Post.objects.update(body_html="stale", summary="stale", cover_html="stale")
     Series.objects.update(description_html="stale")

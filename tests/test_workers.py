@@ -28,8 +28,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def scratch_env(tmp_path):
+@pytest.fixture(params=["no-redis", "redis"])
+def scratch_env(request, tmp_path):
+    """The workers' environment: the page cache on, in each worker's memory, or in the
+    real Redis they share (CI sets REDIS_URL)."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -40,7 +42,13 @@ def scratch_env(tmp_path):
         DJANGO_SETTINGS_MODULE="config.settings",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         MEDIA_ROOT=str(tmp_path / "media"),
+        BYTEPRESS_PAGE_CACHE="1",
     )
+    if request.param == "redis":
+        if not os.environ.get("REDIS_URL"):
+            pytest.skip("set REDIS_URL to test against a Redis server")
+        env["REDIS_URL"] = os.environ["REDIS_URL"]
+        subprocess.run(["redis-cli", "-u", env["REDIS_URL"], "flushdb"], check=False)
     return env
 
 
@@ -127,3 +135,32 @@ def test_an_edit_shows_in_every_worker_on_the_next_request(workers):
 
     with ThreadPoolExecutor(6) as pool:
         assert not any(pool.map(nav, range(REQUESTS))), "a removed section stays in the nav"
+
+
+def test_a_publish_shows_in_every_worker_on_the_next_request(workers):
+    base, env, access_log = workers
+    shell(
+        env,
+        "from blog.models import *\n"
+        "from django.contrib.auth import get_user_model\n"
+        "u = get_user_model().objects.create(username='w')\n"
+        "a = AuthorProfile.objects.create(user=u, display_name='W')\n"
+        "Post.objects.create(title='Draft first', slug='d', section=Section.objects.get(),"
+        " author=a, body='Soon.')",
+    )
+
+    def home(_):
+        with urllib.request.urlopen(base + "/", timeout=10) as response:
+            return "Draft first" in response.read().decode()
+
+    with ThreadPoolExecutor(6) as pool:
+        assert not any(pool.map(home, range(REQUESTS)))  # every worker keeps the page now
+    shell(
+        env,
+        "from blog import services\nfrom blog.models import Post\n"
+        "services.publish_posts(Post.objects.all())",
+    )
+    seen = len(access_log.read_text().splitlines())
+    with ThreadPoolExecutor(6) as pool:
+        assert all(pool.map(home, range(REQUESTS))), "a worker served a stale page"
+    assert len(workers_that_answered(access_log, seen)) == 3

@@ -22,10 +22,11 @@ from ..models import (
     Section,
     Series,
     SiteSettings,
+    SiteVersion,
     Tag,
     TaggedPost,
 )
-from . import content, drawing
+from . import content, drawing, longform
 
 SCHEDULED_FOR = datetime(2099, 1, 1, 9, 0, tzinfo=UTC)
 
@@ -217,12 +218,27 @@ _BODIES = [
 SYNTHETIC_TAGS = [f"{topic}" for topic in _TOPICS] + ["synthetic", "benchmark"]
 
 
+# The bench's long-form posts: bodies come from a pool this size (each rendered once),
+# and a series has this many parts.
+LONG_POOL_SIZE = 300
+LONG_SERIES_PARTS = 4
+
+
 @transaction.atomic
-def seed_synthetic(count: int, *, batch_size: int = 1000, series_every: int = 5) -> int:
+def seed_synthetic(
+    count: int, *, long: bool = False, batch_size: int = 1000, series_every: int = 5
+) -> int:
     """Add ``count`` published posts with tags, links and series, in bulk.
 
-    Bodies come from a few templates so each distinct body is rendered once; the posts
-    are then written with bulk_create, which is what makes 10,000 take seconds.
+    Each distinct body is rendered once, and the posts are then written with bulk_create,
+    which is what makes 10,000 take seconds. Every post has 2 links.
+
+    - Short (the default): bodies a few lines long from a few templates, 3 tags, and
+      every post a part of a series of ``series_every`` parts.
+    - Long (``long=True``, what the bench seeds): bodies of about 1,500 words from a pool
+      of up to ``LONG_POOL_SIZE`` (blog.demo.longform), 1-3 tags with the body's topic
+      first, and one post in ``series_every`` a part of a series of
+      ``LONG_SERIES_PARTS``.
     """
     if count <= 0:
         return 0
@@ -230,20 +246,43 @@ def seed_synthetic(count: int, *, batch_size: int = 1000, series_every: int = 5)
     seed_demo()  # sections and author
     author = AuthorProfile.objects.order_by("pk").first()
     sections = list(Section.objects.order_by("nav_position"))
-    tags = []
+    tags = {}
     for name in SYNTHETIC_TAGS:
-        tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
-        tags.append(tag)
+        tags[name] = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
     token = uuid.uuid4().hex[:6]
     now = timezone.now()
-    templates = {}
-    for index, body_template in enumerate(_BODIES):
-        for topic in _TOPICS:
-            probe = Post(body=body_template.format(topic=topic))
-            probe.render()
-            templates[(index, topic)] = probe
+    if long:
+        bodies = [
+            (topic, _rendered_post(text))
+            for topic, text in longform.pool(min(count, LONG_POOL_SIZE), _TOPICS)
+        ]
+        series_parts = -(-count // series_every)  # posts 0, 5, 10, …: rounded up
+        series_needed = -(-series_parts // LONG_SERIES_PARTS)
+    else:
+        # Post i gets template i % 3 about topic i % 14 (42 is a multiple of both).
+        bodies = []
+        for i in range(len(_BODIES) * len(_TOPICS)):
+            topic = _TOPICS[i % len(_TOPICS)]
+            bodies.append((topic, _rendered_post(_BODIES[i % len(_BODIES)].format(topic=topic))))
+        series_needed = count // series_every
 
-    series_needed = count // series_every
+    def series_place(i):
+        """(series index, part number) of post ``i``, or None outside any series."""
+        if long:
+            if i % series_every:
+                return None
+            part = i // series_every
+            return part // LONG_SERIES_PARTS, part % LONG_SERIES_PARTS + 1
+        if i // series_every >= series_needed:
+            return None
+        return i // series_every, i % series_every + 1
+
+    def tags_for(topic):
+        if not long:
+            return rng.sample(list(tags.values()), 3)
+        others = [tag for name, tag in tags.items() if name != topic]
+        return [tags[topic], *rng.sample(others, rng.randint(0, 2))]
+
     series_objs = Series.objects.bulk_create(
         [
             _rendered_series(f"Synthetic series {token}-{i}", f"synthetic-{token}-{i}")
@@ -253,12 +292,11 @@ def seed_synthetic(count: int, *, batch_size: int = 1000, series_every: int = 5)
     )
     created = 0
     for start in range(0, count, batch_size):
-        posts = []
+        posts, topics = [], []
         for i in range(start, min(start + batch_size, count)):
-            topic = _TOPICS[i % len(_TOPICS)]
-            probe = templates[(i % len(_BODIES), topic)]
-            series_index = i // series_every
-            in_series = series_index < series_needed
+            topic, probe = bodies[i % len(bodies)]
+            place = series_place(i)
+            topics.append(topic)
             posts.append(
                 Post(
                     title=f"Sample post {i + 1} about {topic}",
@@ -274,22 +312,32 @@ def seed_synthetic(count: int, *, batch_size: int = 1000, series_every: int = 5)
                     reading_time=probe.reading_time,
                     status=Post.Status.PUBLISHED,
                     published_at=now - timedelta(minutes=10 * (count - i)),
-                    series=series_objs[series_index] if in_series else None,
-                    series_position=(i % series_every) + 1 if in_series else None,
+                    series=series_objs[place[0]] if place else None,
+                    series_position=place[1] if place else None,
                 )
             )
         posts = Post.objects.bulk_create(posts)
         TaggedPost.objects.bulk_create(
             TaggedPost(content_object=post, tag=tag)
-            for post in posts
-            for tag in rng.sample(tags, 3)
+            for post, topic in zip(posts, topics, strict=True)
+            for tag in tags_for(topic)
         )
         Link.objects.bulk_create(itertools.chain.from_iterable(_links_for(post) for post in posts))
         created += len(posts)
     # bulk_create stamps updated_at with now; these posts were never edited.
     Post.objects.filter(slug__startswith=f"sample-{token}-").update(updated_at=F("published_at"))
     search.rebuild_index()  # bulk_create sends no signals
+    # Nor does it move the content version: without this, cached pages would miss the
+    # new posts until the next edit.
+    SiteVersion.bump_content()
     return created
+
+
+def _rendered_post(body: str) -> Post:
+    """An unsaved post whose derived fields (HTML, text, summary, …) are filled."""
+    probe = Post(body=body)
+    probe.render()
+    return probe
 
 
 def _rendered_series(title: str, slug: str) -> Series:

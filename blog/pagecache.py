@@ -1,0 +1,169 @@
+"""Reader pages at static-file speed, never stale: one content version, a page cache
+keyed on it, and validators (ETag, Last-Modified) from it.
+
+Every request reads the site's version row once (``version``). A page, feed or sitemap
+that an anonymous reader gets is kept in the cache under that version and the full URL
+on the canonical origin, so the next reader gets it without a query more; any change to
+what readers see moves the version (blog.signals, blog.services), and with it every key
+and every ETag, in every process. The cache is an optimisation only: when it fails
+(blog.cache), pages are rendered as if it were empty.
+
+Who bypasses it: anyone with a session (staff, and whoever logged in), the admin and the
+shared previews, anything but GET and HEAD, and any response that is not a plain public
+200 (previews say ``private, no-store``; errors and redirects are not kept).
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import http_date
+
+from .models import SiteVersion
+from .seo import absolute_url
+
+PAGE_CACHE_CONTROL = {"public": True, "max_age": 60, "stale_while_revalidate": 600}
+FEED_CACHE_CONTROL = {"public": True, "max_age": 300}
+CACHE_SECONDS = 24 * 60 * 60  # keys change with the version; this only frees memory
+# Paths that are never a reader's page.
+NOT_READER_PAGES = ("/admin/", "/preview/", "/static/", "/media/", "/accounts/")
+# /feed/, /feed/atom/ and /feed.json, for the site and under a section, series or tag.
+_FEED_PATH = re.compile(r"/feed(?:/|\.json$)")
+
+
+@dataclass(frozen=True)
+class Version:
+    chrome: object
+    content: object
+    changed_at: datetime
+
+
+def version(request=None) -> Version:
+    """The site's version for this request (one query, then kept on the request).
+
+    A scheduled post whose time has come moves the content version here, on the first
+    request after it (one of several concurrent ones does the work).
+    """
+    kept = getattr(request, "_bytepress_version", None)
+    if kept is not None:
+        return kept
+    row = SiteVersion.current()
+    if row.next_due is not None and row.next_due <= timezone.now():
+        SiteVersion.bump_content(expected_due=row.next_due)
+        row = SiteVersion.current()
+    kept = Version(row.chrome, row.content, row.content_changed_at)
+    if request is not None:
+        request._bytepress_version = kept
+    return kept
+
+
+def _has_session(request) -> bool:
+    return settings.SESSION_COOKIE_NAME in request.COOKIES
+
+
+def _is_reader_request(request) -> bool:
+    return request.method in ("GET", "HEAD") and not request.path.startswith(NOT_READER_PAGES)
+
+
+def etag_of(request, current: Version) -> str:
+    """One page's validator: the content version, on this origin, for this URL."""
+    origin = absolute_url(request, "/")
+    digest = hashlib.sha256(f"{current.content}|{origin}|{request.get_full_path()}".encode())
+    return f'"{digest.hexdigest()[:32]}"'
+
+
+def _cache_key(request, current: Version) -> str:
+    # The origin is part of the key: without SITE_URL, pages hold the request's own host
+    # in their absolute URLs, so a page made for one host is never served to another.
+    origin = absolute_url(request, "/")
+    where = hashlib.sha256(f"{origin}|{request.get_full_path()}".encode()).hexdigest()
+    return f"bytepress:page:{current.content.hex}:{where}"
+
+
+def add_validators(request, response, current: Version) -> None:
+    """ETag and Last-Modified from the content version, and the public Cache-Control."""
+    response["ETag"] = etag_of(request, current)
+    response["Last-Modified"] = http_date(current.changed_at.timestamp())
+    is_feed = _FEED_PATH.search(request.path) is not None
+    patch_cache_control(response, **(FEED_CACHE_CONTROL if is_feed else PAGE_CACHE_CONTROL))
+
+
+def _is_public(response) -> bool:
+    control = response.get("Cache-Control", "")
+    return (
+        response.status_code == 200
+        and not response.cookies
+        and "private" not in control
+        and "no-store" not in control
+        and not getattr(response, "streaming", False)
+    )
+
+
+class PageCacheMiddleware:
+    """Serve, keep and validate anonymous readers' pages (see the module docstring)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not _is_reader_request(request):
+            return self.get_response(request)
+        if _has_session(request):
+            response = self.get_response(request)
+            patch_cache_control(response, private=True, no_store=True)
+            return response
+        current = version(request)
+        enabled = settings.BYTEPRESS_PAGE_CACHE and not request.GET.get("q")
+        key = _cache_key(request, current) if enabled else None
+        kept = cache.get(key) if key else None
+        if kept is not None:
+            response = self._restore(kept)
+        else:
+            response = self.get_response(request)
+            if not _is_public(response):
+                return response
+            add_validators(request, response, current)
+            if key:
+                cache.set(key, self._keep(response), CACHE_SECONDS)
+        # Conditional answers come only for a page known to exist (a 200 just made or
+        # kept): a 404 has been decided before any 304.
+        return get_conditional_response(
+            request,
+            etag=response["ETag"],
+            last_modified=int(current.changed_at.timestamp()),
+            response=response,
+        )
+
+    @staticmethod
+    def _keep(response) -> tuple:
+        return response.status_code, list(response.items()), response.content
+
+    @staticmethod
+    def _restore(kept) -> HttpResponse:
+        status, headers, content = kept
+        response = HttpResponse(content, status=status)
+        for name, value in headers:
+            response[name] = value
+        return response
+
+
+def is_current(request) -> bool:
+    """Whether the request's ``If-None-Match`` names this page's current ETag (for a
+    view that knows the page exists and can answer 304 before rendering it)."""
+    if request.method not in ("GET", "HEAD") or _has_session(request):
+        return False
+    wanted = request.headers.get("If-None-Match", "")
+    etag = etag_of(request, version(request))
+    return etag in [tag.strip() for tag in wanted.split(",")]
+
+
+def not_modified(request) -> HttpResponse:
+    response = HttpResponse(status=304)
+    add_validators(request, response, version(request))
+    return response
