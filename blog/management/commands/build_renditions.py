@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
-from django.db.models import Q
 
-from blog.models import Image, Post
+from blog import services
+from blog.models import Image
 from blog.renditions import drop_missing, ensure_renditions
 
 
@@ -24,9 +24,9 @@ class Command(BaseCommand):
                 images += 1
             if new:
                 made += len(new)
-                # Posts store their <picture> markup: give them the new renditions.
-                for post in Post.objects.filter(Q(cover=image) | Q(body_images=image)).distinct():
-                    post.save()
+                # Posts store their <picture> markup: give them the new renditions (not an
+                # edit of theirs: no revision, no "Updated" date).
+                services.refresh_posts_showing(image)
         self.stdout.write(
             self.style.SUCCESS(
                 f"{images} image(s) checked: {made} rendition(s) made, "
