@@ -213,8 +213,7 @@ def record_revision(post: Post, *, user=None, kind: str = Revision.Kind.SAVE) ->
     # The first revision saved as published (or scheduled: it goes public without
     # another save) is kept forever.
     first_published = (
-        post.status == Post.Status.PUBLISHED
-        and not post.revisions.filter(first_published=True).exists()
+        post.visibility != "draft" and not post.revisions.filter(first_published=True).exists()
     )
     return Revision.objects.create(
         post=post,
@@ -382,7 +381,9 @@ def save_section(section: Section) -> None:
         old_path=reverse("blog:section-detail", kwargs={"section": old_slug}),
         new_path=section.get_absolute_url(),
     )
-    for post in Post.objects.published().filter(section=section).select_related("section"):
+    for post in (
+        selectors.section_posts(section).select_related("section").only("slug", "section__slug")
+    ):
         old_path = reverse("blog:post-detail", kwargs={"section": old_slug, "slug": post.slug})
         record_move(old_path=old_path, new_path=post.get_absolute_url())
 

@@ -67,7 +67,7 @@ def index_post_of_link(sender, instance, raw=False, **kwargs):
 def seen_by_readers(post) -> bool:
     """Whether a change to this post shows, now or when it goes live: it is published
     or scheduled, or was until this save (an unpublish)."""
-    return post.status == Post.Status.PUBLISHED or getattr(post, "_was_published", False)
+    return post.visibility != "draft" or getattr(post, "_was_published", False)
 
 
 @receiver(pre_save, sender=Post)
