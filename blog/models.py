@@ -11,12 +11,10 @@ from urllib.parse import urlsplit
 from uuid import uuid4
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 from markdownx.models import MarkdownxField
@@ -25,6 +23,8 @@ from taggit.managers import TaggableManager
 from taggit.models import TagBase, TaggedItemBase
 
 from . import markdown
+from .fields import search_vector_field
+from .routes import object_url
 from .tags import slug_candidates
 
 logger = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class Section(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("blog:section-detail", kwargs={"section": self.slug})
+        return object_url("blog:section-detail", section=self.slug)
 
     def clean(self):
         # Sections and pages share /<slug>/ (Page is defined below; looked up at call time).
@@ -264,7 +264,7 @@ class Series(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        return reverse("blog:series-detail", kwargs={"slug": self.slug})
+        return object_url("blog:series-detail", slug=self.slug)
 
     def clean(self):
         markdown.check_renders(self.description, field="description")
@@ -300,7 +300,7 @@ class Tag(TagBase):
         raise IntegrityError(f"No free slug for the tag {self.name!r}.")
 
     def get_absolute_url(self):
-        return reverse("blog:tag-detail", kwargs={"slug": self.slug})
+        return object_url("blog:tag-detail", slug=self.slug)
 
 
 class TaggedPost(TaggedItemBase):
@@ -399,7 +399,7 @@ class Post(models.Model):
     share_key = models.UUIDField(default=uuid4, editable=False)
     # Filled by blog.search on PostgreSQL (GIN-indexed there); unused on SQLite, which
     # keeps its FTS5 table instead.
-    search_vector = SearchVectorField(null=True, editable=False)
+    search_vector = search_vector_field(null=True, editable=False)
     body_images = models.ManyToManyField(
         "Image", through="PostImage", blank=True, editable=False, related_name="posts"
     )
@@ -480,7 +480,16 @@ class Post(models.Model):
             Image.objects.filter(pk=image_id, alt="", decorative=False).update(alt=alt[:300])
 
     def get_absolute_url(self):
-        return reverse("blog:post-detail", kwargs={"section": self.section.slug, "slug": self.slug})
+        return object_url("blog:post-detail", section=self.section.slug, slug=self.slug)
+
+    @property
+    def tag_list(self) -> list["Tag"]:
+        """The post's tags in name order: from ``selectors.tags()`` when a list fetched
+        them for all its posts at once, else read now."""
+        links = getattr(self, "tag_links", None)
+        if links is None:
+            return list(self.tags.order_by(Lower("name")))
+        return [link.tag for link in links]
 
     def clean(self):
         errors = {}
@@ -851,7 +860,7 @@ class Page(models.Model):
 
     def get_absolute_url(self):
         # One top-level route serves sections and pages (see views.SectionView).
-        return reverse("blog:section-detail", kwargs={"section": self.slug})
+        return object_url("blog:section-detail", section=self.slug)
 
     def clean(self):
         errors = {}
@@ -972,3 +981,4 @@ class Redirect(models.Model):
                 )
             seen.add(onward)
             self.new_path = onward
+

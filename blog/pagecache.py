@@ -15,14 +15,18 @@ shared previews, anything but GET and HEAD, and any response that is not a plain
 
 import hashlib
 import re
+import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.dateparse import parse_datetime
 from django.utils.http import http_date
 
 from .models import SiteVersion
@@ -39,9 +43,52 @@ _FEED_PATH = re.compile(r"/feed(?:/|\.json$)")
 
 @dataclass(frozen=True)
 class Version:
-    chrome: object
-    content: object
+    chrome: uuid.UUID
+    content: uuid.UUID
     changed_at: datetime
+    next_due: datetime | None
+
+
+def _read_version() -> Version:
+    """The version row, read with one plain SQL statement.
+
+    This runs on every reader request, cached page or not, and the ORM's query building
+    was most of a cached page's cost. The statement is made once per database vendor.
+    """
+    sql = _VERSION_SQL.get(connection.vendor)
+    if sql is None:
+        quote = connection.ops.quote_name
+        fields = [SiteVersion._meta.get_field(name) for name in _VERSION_COLUMNS]
+        sql = _VERSION_SQL[connection.vendor] = (
+            f"SELECT {', '.join(quote(field.column) for field in fields)} "
+            f"FROM {quote(SiteVersion._meta.db_table)} WHERE {quote('id')} = %s"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [1])
+        row = cursor.fetchone()
+    if row is None:  # a new database: make the row
+        made = SiteVersion.current()
+        return Version(made.chrome, made.content, made.content_changed_at, made.next_due)
+    chrome, content, changed_at, next_due = row
+    return Version(_uuid(chrome), _uuid(content), _aware(changed_at), _aware(next_due))
+
+
+_VERSION_COLUMNS = ("chrome", "content", "content_changed_at", "next_due")
+_VERSION_SQL: dict[str, str] = {}
+
+
+def _uuid(value) -> uuid.UUID:
+    # SQLite keeps a UUID as 32 hex digits; PostgreSQL's driver returns a UUID.
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+
+
+def _aware(value) -> datetime | None:
+    # SQLite keeps a datetime as UTC text; PostgreSQL's driver returns an aware datetime.
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = value.replace(tzinfo=UTC)
+    return value
 
 
 def version(request=None) -> Version:
@@ -53,11 +100,10 @@ def version(request=None) -> Version:
     kept = getattr(request, "_bytepress_version", None)
     if kept is not None:
         return kept
-    row = SiteVersion.current()
-    if row.next_due is not None and row.next_due <= timezone.now():
-        SiteVersion.bump_content(expected_due=row.next_due)
-        row = SiteVersion.current()
-    kept = Version(row.chrome, row.content, row.content_changed_at)
+    kept = _read_version()
+    if kept.next_due is not None and kept.next_due <= timezone.now():
+        SiteVersion.bump_content(expected_due=kept.next_due)
+        kept = _read_version()
     if request is not None:
         request._bytepress_version = kept
     return kept
@@ -71,10 +117,25 @@ def _is_reader_request(request) -> bool:
     return request.method in ("GET", "HEAD") and not request.path.startswith(NOT_READER_PAGES)
 
 
+# The query parameters a reader page reads: list pages, sitemap pages (contrib.sitemaps'
+# ?p=) and search. Any other (?utm_source=…, ?fbclid=…) changes nothing on the page, so it
+# is left out of the page's identity: such links share the one kept copy instead of each
+# adding their own.
+READER_PARAMS = ("page", "p", "q")
+
+
+def page_identity(request) -> str:
+    """The page a request asks for: the path and the parameters the page reads."""
+    query = urlencode(
+        [(name, value) for name in READER_PARAMS for value in request.GET.getlist(name)]
+    )
+    return f"{request.path}?{query}" if query else request.path
+
+
 def etag_of(request, current: Version) -> str:
-    """One page's validator: the content version, on this origin, for this URL."""
+    """One page's validator: the content version, on this origin, for this page."""
     origin = absolute_url(request, "/")
-    digest = hashlib.sha256(f"{current.content}|{origin}|{request.get_full_path()}".encode())
+    digest = hashlib.sha256(f"{current.content}|{origin}|{page_identity(request)}".encode())
     return f'"{digest.hexdigest()[:32]}"'
 
 
@@ -82,7 +143,7 @@ def _cache_key(request, current: Version) -> str:
     # The origin is part of the key: without SITE_URL, pages hold the request's own host
     # in their absolute URLs, so a page made for one host is never served to another.
     origin = absolute_url(request, "/")
-    where = hashlib.sha256(f"{origin}|{request.get_full_path()}".encode()).hexdigest()
+    where = hashlib.sha256(f"{origin}|{page_identity(request)}".encode()).hexdigest()
     return f"bytepress:page:{current.content.hex}:{where}"
 
 
@@ -119,8 +180,9 @@ class PageCacheMiddleware:
             patch_cache_control(response, private=True, no_store=True)
             return response
         current = version(request)
-        enabled = settings.BYTEPRESS_PAGE_CACHE and not request.GET.get("q")
-        key = _cache_key(request, current) if enabled else None
+        # Search results are kept too: a popular search is asked for again and again, and
+        # like every page they are only ever served under the current content version.
+        key = _cache_key(request, current) if settings.BYTEPRESS_PAGE_CACHE else None
         kept = cache.get(key) if key else None
         if kept is not None:
             response = self._restore(kept)

@@ -15,7 +15,6 @@ by ``blog.signals`` (saves, deletes, tag changes, link changes) and rebuilt in b
 import re
 from dataclasses import dataclass, field
 
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import DatabaseError, connection
 from django.db.models import F, Func, Value
 from django.utils.html import escape
@@ -144,6 +143,9 @@ def search_posts(raw_query: str | None, *, limit: int = MAX_RESULTS) -> SearchRe
 
 
 def _search_postgres(query: str, limit: int) -> list:
+    # Imported here: it loads psycopg, which a SQLite site never needs (blog/fields.py).
+    from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+
     search_query = SearchQuery(query, search_type="websearch", config=CONFIG)
     posts = list(
         selectors.list_posts()
@@ -174,19 +176,31 @@ def _search_sqlite(query: str, limit: int) -> list:
     if not expression:
         return []
     with connection.cursor() as cursor:
+        # Ranked first, then snippets for the results shown only: SQLite works out every
+        # selected column of every match before it sorts, and a snippet of a long post
+        # costs far more than its rank (common words match most of the archive).
         cursor.execute(
-            "SELECT rowid, snippet(blog_post_fts, -1, %s, %s, ' … ', 32) "
-            "FROM blog_post_fts WHERE blog_post_fts MATCH %s "
+            "SELECT rowid FROM blog_post_fts WHERE blog_post_fts MATCH %s "
             # Column weights: title, subtitle, body, tags, links.
             "ORDER BY bm25(blog_post_fts, 10.0, 5.0, 1.0, 4.0, 2.0) LIMIT %s",
-            [_MARK_START, _MARK_END, expression, limit * 4],
+            # More than shown: the index also holds drafts, which the public filter drops.
+            [expression, limit * 4],
         )
-        ranked = cursor.fetchall()
-    snippets = dict(ranked)
-    found = selectors.list_posts().in_bulk(snippets)
-    posts = [found[pk] for pk, _ in ranked if pk in found][:limit]
+        ranked = [pk for (pk,) in cursor.fetchall()]
+        public = set(selectors.latest_posts().filter(pk__in=ranked).values_list("pk", flat=True))
+        shown = [pk for pk in ranked if pk in public][:limit]
+        if not shown:
+            return []
+        cursor.execute(
+            "SELECT rowid, snippet(blog_post_fts, -1, %s, %s, ' … ', 32) FROM blog_post_fts "
+            f"WHERE blog_post_fts MATCH %s AND rowid IN ({', '.join(['%s'] * len(shown))})",
+            [_MARK_START, _MARK_END, expression, *shown],
+        )
+        snippets = dict(cursor.fetchall())
+    found = selectors.cards_by_key(shown).in_bulk()
+    posts = [found[pk] for pk in shown if pk in found]
     for post in posts:
-        post.snippet = _highlight(snippets[post.pk])
+        post.snippet = _highlight(snippets.get(post.pk))
     return posts
 
 

@@ -101,7 +101,7 @@ def post_jsonld(request, post, site_title: str) -> dict:
         "author": {"@type": "Person", "name": post.author.display_name},
         "publisher": {"@type": "Organization", "name": site_title},
         "wordCount": len(post.body_text.split()),
-        "keywords": [tag.name for tag in post.tags.all()],
+        "keywords": [tag.name for tag in post.tag_list],
         "articleSection": post.section.name,
     }
     if post.cover_social:

@@ -23,6 +23,7 @@ from django.views.generic import (
 
 from . import chrome, selectors, sharing
 from .models import Page, Post, Section
+from .pagination import ForwardPaginator
 from .search import search_posts
 from .seo import PageMeta, absolute_url, post_jsonld, scoped_feeds, site_feeds, social_image
 
@@ -48,6 +49,16 @@ class PageMixin:
 
     def get_paginate_by(self, queryset):
         return chrome.get(self.request).settings.posts_per_page
+
+    def get_paginator(self, queryset, per_page, **kwargs):
+        if queryset.model is Post:
+            rows = selectors.cards_by_key
+        else:  # series: a few dozen rows, each read with its figures
+
+            def rows(keys):
+                return queryset.order_by().filter(pk__in=keys)
+
+        return ForwardPaginator(queryset, per_page, rows=rows, **kwargs)
 
     def paginate_queryset(self, queryset, page_size):
         # Only plain positive numbers are pages; "last", "0" or "abc" are not found.
@@ -230,7 +241,7 @@ class PostView(DetailView):
         return (
             posts.filter(section__slug=self.kwargs["section"])
             .select_related("section", "author", "series", "cover")
-            .prefetch_related("tags", "links")
+            .prefetch_related(selectors.tags(), "links")
         )
 
     def get_context_data(self, **kwargs):
@@ -288,7 +299,7 @@ class SharedPreviewView(PostView):
     def get_queryset(self):
         # PostView's query without its section and staff rules: the token is the key.
         return Post.objects.select_related("section", "author", "series", "cover").prefetch_related(
-            "tags", "links"
+            selectors.tags(), "links"
         )
 
     def get_object(self, queryset=None):

@@ -644,3 +644,36 @@ def test_summaries_with_markup_characters_are_shown_as_text(client, make_post, s
     assert entry.summary == MARKUP_TEXT
     [item] = json.loads(client.get("/feed.json").content)["items"]
     assert item["summary"] == MARKUP_TEXT
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        # A site path, with an escaped query string kept escaped once.
+        (
+            '<a href="/search/?q=a&amp;b=c">s</a>',
+            '<a href="https://blog.test/search/?q=a&amp;b=c">s</a>',
+        ),
+        (
+            '<a href="https://other.test/x?a=1&amp;b=2">o</a>',
+            '<a href="https://other.test/x?a=1&amp;b=2">o</a>',
+        ),
+        ('<a href="#part-2">p</a>', '<a href="https://blog.test/bytes/post/#part-2">p</a>'),
+        ('<img src="figure.png">', '<img src="https://blog.test/bytes/post/figure.png">'),
+        ('<a href="../up/">u</a>', '<a href="https://blog.test/bytes/up/">u</a>'),
+        ('<a href="//cdn.test/a.js">c</a>', '<a href="https://cdn.test/a.js">c</a>'),
+        ('<a href="mailto:me@blog.test">m</a>', '<a href="mailto:me@blog.test">m</a>'),
+        # Only whole attributes: not the end of another attribute's name.
+        (
+            '<img data-src="a.png" src="/b.png">',
+            '<img data-src="a.png" src="https://blog.test/b.png">',
+        ),
+        (
+            '<img srcset="/media/a-480.webp 480w, /media/a-960.webp 960w">',
+            '<img srcset="https://blog.test/media/a-480.webp 480w, '
+            'https://blog.test/media/a-960.webp 960w">',
+        ),
+    ],
+)
+def test_feed_html_urls_are_made_absolute_against_the_post(html, expected):
+    assert feeds.absolutize(html, "https://blog.test/bytes/post/") == expected

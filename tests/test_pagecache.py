@@ -205,12 +205,26 @@ def test_a_kept_page_is_never_served_to_another_host(client, site):
 
 
 @pytest.mark.usefixtures("cached")
-def test_search_is_rendered_every_time_but_still_validated(client, site):
+def test_search_results_are_kept_per_query_and_validated(client, site):
     url = "/search/?q=post"
     first, _ = queries(client, url)
     _, count = queries(client, url)
-    assert count > 1, "search results are not kept"
+    assert count == 1, "search results are rendered again"
     assert client.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    other, count = queries(client, "/search/?q=other")
+    assert count > 1 and other["ETag"] != first["ETag"]
+
+
+@pytest.mark.usefixtures("cached")
+def test_parameters_a_page_does_not_read_share_its_kept_copy(client, site):
+    """A link with ?utm_source=… is the same page: served from the same entry, with the
+    same validator, so tracking parameters cannot fill the cache with copies."""
+    plain, _ = queries(client, "/")
+    tracked, count = queries(client, "/?utm_source=feed&fbclid=abc")
+    assert count == 1 and tracked["ETag"] == plain["ETag"]
+    # The parameters a page reads are part of its identity.
+    second, count = queries(client, "/search/?q=post&page=2&utm_medium=x")
+    assert count > 1 and second["ETag"] != plain["ETag"]
 
 
 def test_queryset_updates_in_the_services_move_the_version(site):

@@ -20,7 +20,7 @@ def days_ago(days):
 
 def with_tags(post):
     """The post as the post page has it: its tags prefetched."""
-    return Post.objects.prefetch_related("tags").get(pk=post.pk)
+    return Post.objects.prefetch_related(selectors.tags()).get(pk=post.pk)
 
 
 def titles(posts):

@@ -7,6 +7,8 @@ from urllib.parse import unquote
 
 import html5lib
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import resolve, reverse
 from django.utils import timezone
 from lxml import html as lxml_html
@@ -381,6 +383,37 @@ def test_section_list_is_paginated_by_site_settings(client, make_post, section):
     assert first.cssselect('.pagination a[rel="next"]')[0].get("href") == "?page=2"
     third = parse(client.get(section.get_absolute_url(), {"page": 3}))
     assert len(third.cssselect(".post-card")) == 1
+
+
+def test_list_pages_know_their_last_page_without_counting_the_listing(client, make_post, section):
+    """Pages are read without COUNT (a cost that grows with the archive): a page knows
+    it has a next one by reading one post more, and a page past the end is a 404."""
+    settings_obj = SiteSettings.load()
+    settings_obj.posts_per_page = 2
+    settings_obj.save()
+    posts = [make_post(published_at=timezone.now() - timedelta(hours=n + 1)) for n in range(4)]
+    second = client.get(section.get_absolute_url(), {"page": 2})
+    doc = parse(second)
+    titles = [a.text for a in doc.cssselect(".post-card__title a")]
+    assert titles == [posts[2].title, posts[3].title]  # newest first, across pages
+    # Exactly two pages: the second has a way back, and no way on.
+    assert doc.cssselect('.pagination a[rel="prev"]')[0].get("href") == "?page=1"
+    assert not doc.cssselect('.pagination a[rel="next"]')
+    assert "Page 2" in doc.cssselect(".pagination span")[0].text
+    assert client.get(section.get_absolute_url(), {"page": 3}).status_code == 404
+    with CaptureQueriesContext(connection) as queries:
+        client.get(section.get_absolute_url(), {"page": 2})
+    assert not [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+
+
+def test_page_numbers_past_any_archive_are_404_without_a_query_for_posts(
+    client, make_post, section
+):
+    make_post()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(section.get_absolute_url(), {"page": "9" * 40})
+    assert response.status_code == 404
+    assert not [q["sql"] for q in queries if "OFFSET" in q["sql"].upper()]
 
 
 @pytest.mark.parametrize("page", ["abc", "0", "-1", "99999", "last", "1.5", "1e3"])

@@ -164,3 +164,75 @@ def test_a_publish_shows_in_every_worker_on_the_next_request(workers):
     with ThreadPoolExecutor(6) as pool:
         assert all(pool.map(home, range(REQUESTS))), "a worker served a stale page"
     assert len(workers_that_answered(access_log, seen)) == 3
+
+
+def every_worker_sees(base, path, text) -> list[bool]:
+    """Whether ``text`` is on ``path``, for REQUESTS requests spread over the workers."""
+
+    def fetch(_):
+        with urllib.request.urlopen(base + path, timeout=10) as response:
+            return text in response.read().decode()
+
+    with ThreadPoolExecutor(6) as pool:
+        return list(pool.map(fetch, range(REQUESTS)))
+
+
+def test_edits_unpublishing_and_a_schedule_coming_due_show_in_every_worker(workers):
+    """With pages kept by every worker (or in the Redis they share), each change reaches
+    every worker's next request: an edit, an unpublish, and a scheduled post whose time
+    comes with no write at all."""
+    base, env, access_log = workers
+    shell(
+        env,
+        "from datetime import timedelta\n"
+        "from django.utils import timezone\n"
+        "from blog import services\n"
+        "from blog.models import *\n"
+        "from django.contrib.auth import get_user_model\n"
+        "u = get_user_model().objects.create(username='w')\n"
+        "a = AuthorProfile.objects.create(user=u, display_name='W')\n"
+        "p = Post(title='First title', slug='p', section=Section.objects.get(), author=a,"
+        " body='Text.', status=Post.Status.PUBLISHED,"
+        " published_at=timezone.now() - timedelta(hours=1))\n"
+        "services.save_post(p)",
+    )
+    assert all(every_worker_sees(base, "/", "First title"))
+    assert all(every_worker_sees(base, "/feed/", "First title"))
+
+    shell(
+        env,
+        "from blog import services\nfrom blog.models import Post\n"
+        "p = Post.objects.get(slug='p'); p.title = 'Second title'; services.save_post(p)",
+    )
+    for path in ("/", "/bytes/", "/bytes/p/", "/feed/"):
+        seen = every_worker_sees(base, path, "Second title")
+        assert all(seen), f"a worker served the old {path}"
+
+    shell(
+        env,
+        "from blog import services\nfrom blog.models import Post\n"
+        "services.unpublish_posts(Post.objects.filter(slug='p'))",
+    )
+    assert not any(every_worker_sees(base, "/", "Second title"))
+    assert not any(every_worker_sees(base, "/feed/", "Second title"))
+
+    # Due in a few seconds: before then no worker shows it; after, every one does,
+    # though nothing was written in between.
+    shell(
+        env,
+        "from datetime import timedelta\n"
+        "from django.utils import timezone\n"
+        "from blog import services\n"
+        "from blog.models import *\n"
+        "p = Post(title='Scheduled one', slug='s', section=Section.objects.get(),"
+        " author=AuthorProfile.objects.get(), body='Later.', status=Post.Status.PUBLISHED,"
+        " published_at=timezone.now() + timedelta(seconds=8))\n"
+        "services.save_post(p)",
+    )
+    due = time.monotonic() + 8  # at the latest: the post's time was set a little earlier
+    assert not any(every_worker_sees(base, "/", "Scheduled one"))
+    time.sleep(max(0.0, due - time.monotonic()) + 0.5)
+    seen = len(access_log.read_text().splitlines())
+    assert all(every_worker_sees(base, "/", "Scheduled one")), "a worker kept the page"
+    assert all(every_worker_sees(base, "/feed/", "Scheduled one"))
+    assert len(workers_that_answered(access_log, seen)) == 3
