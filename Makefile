@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint format check lock clean pygments-css bench vnu html-check
+.PHONY: run serve test install lint format check lock clean pygments-css bench vnu html-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ run: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo
 	DJANGO_DEBUG=1 $(BIN)/python manage.py ensure_local_admin --url http://$(HOST):$(PORT)/admin/
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The production profile: debug off, the settings from the environment (README,
+# "Deploying"), gunicorn on 127.0.0.1:8000 (BYTEPRESS_BIND) behind nginx.
+serve: install
+	DJANGO_DEBUG=0 $(BIN)/python manage.py migrate --noinput
+	DJANGO_DEBUG=0 $(BIN)/python manage.py collectstatic --noinput -v0
+	DJANGO_DEBUG=0 $(BIN)/gunicorn -c config/gunicorn.py
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -16,7 +16,7 @@ from markdownx.models import MarkdownxField
 from markdownx.widgets import AdminMarkdownxWidget
 from taggit.models import Tag as TaggitTag
 
-from . import dates, services, sharing
+from . import dates, images, services, sharing
 from .forms import (
     CleanImageField,
     LinkForm,
@@ -29,6 +29,7 @@ from .forms import (
 from .models import (
     AuthorProfile,
     Image,
+    ImportRecord,
     Link,
     Page,
     Post,
@@ -49,6 +50,33 @@ FORMFIELD_OVERRIDES = {
     # A URL typed without a scheme ("example.org") means https, as it will in Django 6.
     models.URLField: {"assume_scheme": "https"},
 }
+
+
+class StoresUploadsForm(forms.ModelForm):
+    """Stores new files while the form is checked, not after it was accepted.
+
+    A storage that fails (an S3 bucket out of reach) then shows as an error on the file
+    field, with everything else the author typed still in the form, instead of a server
+    error on save. Nothing is stored while any field has an error.
+    """
+
+    def _post_clean(self):
+        super()._post_clean()
+        if self._errors:
+            return
+        for field in self._meta.model._meta.fields:
+            if isinstance(field, models.FileField) and field.name in self.changed_data:
+                self._store(field.name)
+
+    def _store(self, name):
+        file = getattr(self.instance, name)
+        if not file or file._committed:
+            return
+        try:
+            with images.storage_errors_for_author():
+                file.save(file.name, file.file, save=False)
+        except images.StorageUnavailable as exc:
+            self.add_error(name, str(exc))
 
 
 class EditorAdmin(admin.ModelAdmin):
@@ -452,6 +480,7 @@ class ProfileLinkInline(admin.TabularInline):
 
 @admin.register(AuthorProfile)
 class AuthorProfileAdmin(admin.ModelAdmin):
+    form = StoresUploadsForm  # the avatar
     list_display = ["display_name", "user"]
     inlines = [ProfileLinkInline]
     formfield_overrides = FORMFIELD_OVERRIDES
@@ -459,6 +488,7 @@ class AuthorProfileAdmin(admin.ModelAdmin):
 
 @admin.register(SiteSettings)
 class SiteSettingsAdmin(admin.ModelAdmin):
+    form = StoresUploadsForm  # the logo
     formfield_overrides = FORMFIELD_OVERRIDES
 
     def has_add_permission(self, request):
@@ -486,9 +516,12 @@ class ImageAdmin(admin.ModelAdmin):
     search_fields = ["alt", "caption", "credit", "file"]
     fields = ["file", "alt", "decorative", "caption", "credit"]
     formfield_overrides = FORMFIELD_OVERRIDES
+    form = StoresUploadsForm
     inlines = [RenditionInline]
 
     def save_model(self, request, obj, form, change):
+        if "file" in form.changed_data:
+            obj.file_size = form.cleaned_data["file"].size  # the feeds' enclosure length
         services.save_image(obj)  # renditions, and the posts that show it
 
     def get_queryset(self, request):
@@ -587,3 +620,21 @@ class RedirectAdmin(admin.ModelAdmin):
                 "now leads straight there.",
                 messages.INFO,
             )
+
+
+@admin.register(ImportRecord)
+class ImportRecordAdmin(admin.ModelAdmin):
+    """What the imports made of each source: read-only, written by import_markdown and
+    import_wordpress (deleting a record makes the next import add its item again)."""
+
+    list_display = ["source_id", "kind", "target", "imported_at"]
+    list_filter = ["kind"]
+    search_fields = ["source_id"]
+    list_select_related = ["post__section", "page", "image"]
+    readonly_fields = ["kind", "source_id", "source_hash", "post", "page", "image", "imported_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -37,6 +37,7 @@ from django.utils.html import escape
 
 from . import chrome, dates, pagecache, selectors
 from .figures import plain_images
+from .images import storage_errors
 from .models import Section, SiteSettings
 from .seo import absolute_url
 
@@ -329,7 +330,7 @@ def cover_enclosure(request, post) -> dict | None:
         # An image whose file could not be read when it was saved: still unreadable?
         try:
             length = post.cover.file.size
-        except OSError as exc:
+        except storage_errors() as exc:
             logger.warning("Feed enclosure of %r left out: %s", post.cover.file.name, exc)
             return None
     mime_type = mimetypes.guess_type(post.cover.file.name)[0] or "application/octet-stream"

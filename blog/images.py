@@ -7,7 +7,10 @@ Nothing is resized or cropped here.
 """
 
 import io
+import logging
+import sys
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -27,8 +30,51 @@ MAX_FRAMES = 300
 MAX_ANIMATION_PIXELS = 200_000_000
 
 
+logger = logging.getLogger(__name__)
+
+
 class ImageRejected(ValueError):
     """The upload is not an image we accept; the message is meant for the author."""
+
+
+class StorageUnavailable(ImageRejected):
+    """The media storage (a bucket out of reach, a full disk) did not take the file.
+
+    A kind of ImageRejected so that every upload path already shows its message to the
+    author instead of failing with a server error.
+    """
+
+
+def storage_errors() -> tuple[type[Exception], ...]:
+    """What a storage backend raises when it cannot do its job: the disk's OSError, and
+    for S3-compatible storage the SDK's own errors, which are not OSErrors.
+
+    Asked for at each ``except``, not imported up front: the SDK is about 11 MB in every
+    process, and only a site whose storage is a bucket has loaded it (its storage class
+    imports it), so its errors can only be raised where its modules are already loaded.
+    """
+    errors: list[type[Exception]] = [OSError]
+    botocore = sys.modules.get("botocore.exceptions")
+    if botocore is not None:
+        errors += [botocore.BotoCoreError, botocore.ClientError]
+    boto3 = sys.modules.get("boto3.exceptions")
+    if boto3 is not None:
+        errors.append(boto3.Boto3Error)
+    return tuple(errors)
+
+
+@contextmanager
+def storage_errors_for_author():
+    """Turn a storage failure into StorageUnavailable, with a message for the author
+    (the details, such as the bucket's address, go to the log)."""
+    try:
+        yield
+    except storage_errors() as exc:
+        logger.error("The media storage failed: %s", exc)
+        raise StorageUnavailable(
+            "The image could not be saved: the media storage did not answer, so nothing "
+            "was stored. Please try again in a few minutes."
+        ) from exc
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from taggit.models import TagBase, TaggedItemBase
 
 from . import markdown
 from .fields import search_vector_field
+from .images import storage_errors
 from .routes import object_url
 from .tags import slug_candidates
 
@@ -697,7 +698,7 @@ class LibraryImageField(models.ImageField):
             return
         try:
             super().update_dimension_fields(instance, force, *args, **kwargs)
-        except (OSError, ValueError) as exc:
+        except (*storage_errors(), ValueError) as exc:
             logger.warning("Cannot read the size of image file %r: %s", instance.file.name, exc)
 
 
@@ -754,7 +755,7 @@ class Image(models.Model):
             ):
                 self.width, self.height = decoded.size
             self.file_size = self.file.storage.size(self.file.name)
-        except (OSError, ValueError) as exc:
+        except (*storage_errors(), ValueError) as exc:
             logger.warning("Cannot read the size of image file %r: %s", self.file.name, exc)
             return
         Image.objects.filter(pk=self.pk).update(
@@ -982,3 +983,44 @@ class Redirect(models.Model):
             seen.add(onward)
             self.new_path = onward
 
+
+class ImportRecord(models.Model):
+    """What an import made of one source item, so that running it again updates the post
+    (or page, or image) instead of adding a second one.
+
+    ``source_id`` is stable across runs: a Markdown file's path relative to the folder
+    imported, a WordPress item's guid. ``source_hash`` tells an unchanged source from a
+    changed one; ``imported_at`` tells a post edited here since from one that was not.
+    """
+
+    class Kind(models.TextChoices):
+        MARKDOWN = "markdown", "Markdown files"
+        WORDPRESS = "wordpress", "WordPress export"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    source_id = models.CharField(max_length=500)
+    source_hash = models.CharField(max_length=64)
+    post = models.ForeignKey(
+        Post, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    page = models.ForeignKey(
+        Page, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    image = models.ForeignKey(
+        Image, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["kind", "source_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "source_id"], name="import_record_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.source_id}"
+
+    @property
+    def target(self):
+        """The post, page or image this source became (None once deleted here)."""
+        return self.post or self.page or self.image

@@ -21,6 +21,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from . import markdown, selectors
+from .models import Post
 
 CONFIG = "english"
 MAX_QUERY_CHARS = 200
@@ -99,15 +100,32 @@ def unindex_post(post_id: int) -> None:
             cursor.execute("DELETE FROM blog_post_fts WHERE rowid = %s", [post_id])
 
 
-def rebuild_index() -> None:
-    """Re-index every post, e.g. after a bulk import that bypassed the signals."""
+def rebuild_index(*, progress=None, batch_size: int = 1000) -> int:
+    """Re-index every post, e.g. after a bulk import that bypassed the signals; returns
+    how many. ``progress(items, total=, label=)`` wraps the loop over the posts."""
+    progress = progress or (lambda items, **kwargs: items)
+    ids = list(Post.objects.order_by("pk").values_list("pk", flat=True))
     if connection.vendor == "sqlite":
-        _add_sqlite_functions()
         with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM blog_post_fts")
-            cursor.execute(_SQLITE_INSERT.format(where=""))
-    else:
-        _reindex()
+            cursor.execute("DELETE FROM blog_post_fts")  # also drops deleted posts' rows
+    batch = []
+    for post_id in progress(ids, label="Indexing posts"):
+        batch.append(post_id)
+        if len(batch) == batch_size or post_id == ids[-1]:
+            _index_range(batch[0], batch[-1])
+            batch = []
+    return len(ids)
+
+
+def _index_range(first: int, last: int) -> None:
+    """Index the posts with ids from ``first`` to ``last`` (fresh rows on SQLite)."""
+    where, params = "WHERE p.id BETWEEN %s AND %s", [first, last]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_POSTGRES_UPDATE.format(where=where), params)
+        elif connection.vendor == "sqlite":
+            _add_sqlite_functions()
+            cursor.execute(_SQLITE_INSERT.format(where=where), params)
 
 
 @dataclass

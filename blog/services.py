@@ -89,9 +89,12 @@ def unpublish_posts(posts, *, user=None) -> int:
     return count
 
 
-def rerender_all(*, batch_size: int = 500) -> dict[str, int]:
+def rerender_all(*, batch_size: int = 500, progress=None) -> dict[str, int]:
     """Re-render every stored Markdown field with the current renderer, then rebuild the
-    search index from the new text (bulk updates send no signals)."""
+    search index from the new text (bulk updates send no signals).
+
+    ``progress(items, total=, label=)`` wraps each loop (blog.progress draws a bar)."""
+    progress = progress or (lambda items, **kwargs: items)
     counts = {}
     # Links first: a post's reading time counts their rendered commentary.
     for queryset, fields in (
@@ -104,7 +107,9 @@ def rerender_all(*, batch_size: int = 500) -> dict[str, int]:
         count = 0
         with transaction.atomic():
             batch = []
-            for obj in queryset.order_by("pk").iterator(chunk_size=batch_size):
+            rows = queryset.order_by("pk").iterator(chunk_size=batch_size)
+            label = f"Re-rendering {model._meta.verbose_name_plural}"
+            for obj in progress(rows, total=queryset.count(), label=label):
                 obj.render()
                 if model is Post:
                     obj.body_images.set(obj._body_images)
@@ -117,7 +122,7 @@ def rerender_all(*, batch_size: int = 500) -> dict[str, int]:
                 model.objects.bulk_update(batch, fields)
                 count += len(batch)
         counts[model._meta.verbose_name_plural] = count
-    search.rebuild_index()
+    search.rebuild_index(progress=progress)
     SiteVersion.bump_content()  # bulk updates send no signal
     return counts
 
@@ -476,7 +481,8 @@ def refresh_posts_showing(image: Image) -> int:
 def add_image(upload, **fields) -> Image:
     """Clean an uploaded file and add it to the image library, with its renditions.
 
-    Raises ImageRejected with a message for the author when the file is refused.
+    Raises ImageRejected with a message for the author when the file is refused, and
+    its kind StorageUnavailable when the media storage (a bucket) cannot take it.
     """
     cleaned = clean_image(upload)
     fields.setdefault("title", images.original_name(upload))
@@ -485,7 +491,8 @@ def add_image(upload, **fields) -> Image:
     image.width, image.height = images.decoded_size(cleaned.content)
     image.file_size = len(cleaned.content)
     name = f"{uuid.uuid4().hex}.{cleaned.extension}"
-    image.file.save(name, ContentFile(cleaned.content), save=False)
-    save_image(image)
+    with images.storage_errors_for_author():
+        image.file.save(name, ContentFile(cleaned.content), save=False)
+        save_image(image)
     image.refresh_from_db()
     return image

@@ -1,16 +1,21 @@
 """Bytepress settings, read from environment variables.
 
 Development needs nothing but ``DJANGO_DEBUG=1``. With debug off, the settings refuse to
-load until ``DJANGO_SECRET_KEY`` and ``DJANGO_ALLOWED_HOSTS`` are set, so a production
-deployment can never run on a placeholder key.
+load until ``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS`` and ``SITE_URL`` are set, so a
+production deployment can never run on a placeholder key or take its absolute URLs from
+the Host header. A malformed ``DATABASE_URL`` or ``REDIS_URL`` stops the process at start
+with one line, instead of failing on the first request.
 """
 
+import logging
 import os
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+
+from config.media import MediaSettingError, default_storage_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -52,16 +57,26 @@ def env_int(name: str, default: int) -> int:
 
 DEBUG = env_bool("DJANGO_DEBUG")
 
-# A key Django generates for new projects starts with "django-insecure-"; refusing it (and
-# short keys) stops a copied example from reaching production.
+# A production key has at least 50 characters (what `check --deploy` asks for) of which
+# at least 10 differ: 50 random URL-safe characters hold about 34 different ones, while a
+# typed placeholder ("aaaa…", "changeme" repeated) holds a handful. A key Django generates
+# for new projects starts with "django-insecure-"; refusing it stops a copied example
+# from reaching production.
+SECRET_KEY_MIN_LENGTH = 50
+SECRET_KEY_MIN_DISTINCT = 10
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "").strip()
 if not SECRET_KEY:
     if not DEBUG:
         refuse("DJANGO_SECRET_KEY is not set (required when DJANGO_DEBUG is off).")
     SECRET_KEY = "dev-only-insecure-key-never-use-in-production"
-elif not DEBUG and (len(SECRET_KEY) < 40 or SECRET_KEY.startswith("django-insecure")):
+elif not DEBUG and (
+    len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH
+    or len(set(SECRET_KEY)) < SECRET_KEY_MIN_DISTINCT
+    or SECRET_KEY.startswith("django-insecure")
+):
     refuse(
-        "DJANGO_SECRET_KEY is too weak: use at least 40 random characters "
+        f"DJANGO_SECRET_KEY is too weak: use at least {SECRET_KEY_MIN_LENGTH} random "
+        f"characters, at least {SECRET_KEY_MIN_DISTINCT} of them different "
         "(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
     )
 
@@ -86,6 +101,12 @@ if SITE_URL:
     ):
         refuse(f"SITE_URL must be an origin such as https://blog.example.org, not {SITE_URL!r}.")
     CSRF_TRUSTED_ORIGINS = [SITE_URL]
+elif not DEBUG:
+    # Without it, feeds, sitemaps and the page cache would take the origin from the Host
+    # header, which any client chooses.
+    refuse(
+        "SITE_URL is not set (required when DJANGO_DEBUG is off), e.g. https://blog.example.org."
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -135,8 +156,35 @@ TEMPLATES = [
     },
 ]
 
+# The databases Bytepress runs on (search needs PostgreSQL's tsvector or SQLite's FTS5).
+DATABASE_SCHEMES = {"sqlite", "postgres", "postgresql", "pgsql"}
+DATABASE_URL_EXAMPLE = "postgres://user:password@host:5432/name or sqlite:////srv/blog/db.sqlite3"
+
+
+def database_url_problem(url: str) -> str:
+    """What is wrong with a DATABASE_URL, or "" (never echoes it: it may hold a password)."""
+    scheme, separator, rest = url.partition("://")
+    if not separator or not scheme:
+        return "it has no scheme (nothing before '://')"
+    if scheme.lower() not in DATABASE_SCHEMES:
+        return f"unknown scheme {scheme!r}"
+    if scheme.lower() == "sqlite":
+        return "" if rest.lstrip("/") else "it names no SQLite file"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        return "its host or port cannot be read"
+    return "" if parts.path.strip("/") else "it names no database (the path after the host)"
+
+
 # An empty DATABASE_URL counts as unset (dj-database-url would pick a dummy backend).
 _DATABASE_URL = os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+if _problem := database_url_problem(_DATABASE_URL):
+    refuse(
+        f"DATABASE_URL is not a database URL this site can use: {_problem}. "
+        f"Use e.g. {DATABASE_URL_EXAMPLE}."
+    )
 try:
     DATABASES = {
         "default": dj_database_url.parse(
@@ -154,7 +202,52 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if "postgresql" in DATABASES["default"]["ENGINE"]:
     INSTALLED_APPS.insert(INSTALLED_APPS.index("taggit"), "django.contrib.postgres")
 
+
+def creates_the_database() -> bool:
+    """Whether this process is `manage.py migrate`, the one command that may create the
+    SQLite file (a first deployment runs it before anything else). Settings load before
+    Django parses the command line, so sys.argv is all there is to go by."""
+    return len(sys.argv) > 1 and sys.argv[1] == "migrate"
+
+
+# SQLite creates a missing file on the first connection: a mistyped path in production
+# would then serve an empty blog, and write posts where no backup looks. Only `migrate`
+# may create it.
+_SQLITE_FILE = DATABASES["default"]["NAME"]
+if (
+    not DEBUG
+    and DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    and str(_SQLITE_FILE) != ":memory:"
+    and not Path(_SQLITE_FILE).is_file()
+    and not creates_the_database()
+):
+    refuse(
+        f"the SQLite database {_SQLITE_FILE} does not exist: check DATABASE_URL, or create "
+        "it with `manage.py migrate`."
+    )
+
+
+def redis_url_problem(url: str) -> str:
+    """What is wrong with a REDIS_URL, or "" (never echoes it: it may hold a password)."""
+    from redis.connection import parse_url
+
+    try:
+        options = parse_url(url)
+    except ValueError:
+        return "use redis://host:6379/0, rediss://host:6380/0 or unix:///path/to/redis.sock"
+    if url.startswith("unix://"):
+        return "" if options.get("path") else "a unix:// URL needs the socket's path"
+    if not options.get("host"):
+        return "it names no host"
+    database = urlsplit(url).path.strip("/")
+    if database and not database.isdigit():
+        return f"the database after the host must be a number, not {database!r}"
+    return ""
+
+
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+if REDIS_URL and (_problem := redis_url_problem(REDIS_URL)):
+    refuse(f"REDIS_URL is not a Redis URL: {_problem}.")
 if REDIS_URL:
     # A cache that fails soft (blog/cache.py): short timeouts and no retries, so a Redis
     # that is down or hangs costs a page a fraction of a second, never an error.
@@ -196,10 +289,16 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploads go to MEDIA_ROOT, or to an S3-compatible bucket with MEDIA_STORAGE=s3 (the
+# variables are listed in config/media.py). MEDIA_URL serves only the local disk.
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+try:
+    _DEFAULT_STORAGE = default_storage_from_env(os.environ)
+except MediaSettingError as exc:
+    refuse(str(exc))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _DEFAULT_STORAGE,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -262,9 +361,34 @@ TAGGIT_CASE_INSENSITIVE = True
 TAGGIT_TAGS_FROM_STRING = "blog.tags.parse_tags"
 TAGGIT_STRING_FROM_TAGS = "blog.tags.join_tags"
 
+
+class OneLineFormatter(logging.Formatter):
+    """One line per event: line breaks in the message and its traceback are written as
+    \\n, so a log collector reading stdout line by line keeps an error and its traceback
+    together, and a newline in logged input cannot forge a second event.
+    config/gunicorn.py uses it too."""
+
+    def __init__(self):
+        super().__init__("%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s")
+
+    def format(self, record):
+        return super().format(record).replace("\r", "\\r").replace("\n", "\\n")
+
+
+# Development keeps readable multi-line tracebacks on stderr; production writes one line
+# per event to stdout, where systemd's journal or the platform collects it.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"one_line": {"()": OneLineFormatter}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"}
+        if DEBUG
+        else {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "one_line",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }

@@ -1,4 +1,5 @@
-"""Management commands: seed_demo, rerender, ensure_local_admin."""
+"""Management commands: seed_demo, rerender, build_renditions, rebuild_search_index,
+ensure_local_admin; the progress bars and summary lines of the long ones."""
 
 import re
 from io import StringIO
@@ -8,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from lxml import html as lxml_html
 
-from blog.models import Link, Post, Section, Series, SiteSettings, Tag, TaggedPost
+from blog.models import Link, Page, Post, Section, Series, SiteSettings, Tag, TaggedPost
 
 pytestmark = pytest.mark.django_db
 
@@ -103,7 +104,7 @@ class TestSeedSyntheticPosts:
     def test_adds_published_posts_with_tags_links_and_series(self, demo):
         before = Post.objects.published().count()
         output = run("seed_demo", posts=25)
-        assert re.search(r"Added 25 synthetic posts", output)
+        assert re.search(r"added 25 synthetic posts", output)
         new = Post.objects.published().filter(slug__startswith="sample-")
         assert new.count() == 25
         assert Post.objects.published().count() == before + 25
@@ -134,7 +135,7 @@ class TestSeedLongFormPosts:
     @pytest.fixture
     def long_posts(self, demo):
         output = run("seed_demo", posts=25, long=True)
-        assert re.search(r"Added 25 long-form synthetic posts", output)
+        assert re.search(r"added 25 long-form synthetic posts", output)
         return Post.objects.published().filter(slug__startswith="sample-")
 
     def test_bodies_are_about_1500_words_with_headings_lists_code_and_links(self, long_posts):
@@ -270,3 +271,78 @@ def test_rebuild_search_index_command(make_post):
     Post.objects.filter(pk=post.pk).update(title="Bulk capybara", body_text="capybara")
     assert "rebuilt" in run("rebuild_search_index")
     assert [p.title for p in search_posts("capybara").posts] == ["Bulk capybara"]
+
+
+def test_rebuild_search_index_works_in_batches(make_post):
+    """Every post is indexed whatever the batch boundaries, and deleted ones leave."""
+    from blog.search import rebuild_index, search_posts
+
+    posts = [make_post(title=f"Wombat {i}") for i in range(5)]
+    posts[2].delete()
+    Post.objects.update(body_text="marsupial")
+    assert rebuild_index(batch_size=2) == 4
+    found = sorted(p.title for p in search_posts("marsupial").posts)
+    assert found == ["Wombat 0", "Wombat 1", "Wombat 3", "Wombat 4"]
+
+
+# --- progress bars and summary lines ----------------------------------------------------
+
+
+class Terminal(StringIO):
+    """A stderr that says it is a terminal, where progress bars are drawn."""
+
+    def isatty(self):
+        return True
+
+
+def run_on_terminal(*args, **kwargs):
+    out, err = StringIO(), Terminal()
+    call_command(*args, stdout=out, stderr=err, **kwargs)
+    return out.getvalue(), err.getvalue()
+
+
+class TestProgressAndSummaries:
+    def test_seed_demo_ends_with_one_summary_line(self, db):
+        out, err = run_on_terminal("seed_demo", posts=5)
+        assert re.fullmatch(
+            r"Demo content: created \d+ objects; added 5 synthetic posts in \d+\.\d s\.\n", out
+        )
+        assert "Adding posts" in err, "a bar on the terminal"
+        out, _ = run_on_terminal("seed_demo")
+        assert out == "Demo content already present, nothing changed.\n"
+
+    def test_rerender_counts_what_it_rendered(self, demo):
+        out, err = run_on_terminal("rerender")
+        assert out == (
+            f"Re-rendered {Link.objects.count()} links, {Series.objects.count()} series, "
+            f"{Page.objects.count()} pages, {Post.objects.count()} posts; "
+            "search index rebuilt.\n"
+        )
+        assert "Re-rendering posts" in err and "Indexing posts" in err
+
+    def test_rebuild_search_index_counts_posts(self, demo):
+        out, err = run_on_terminal("rebuild_search_index")
+        assert out == f"Search index rebuilt: {Post.objects.count()} post(s) indexed.\n"
+        assert "Indexing posts" in err
+
+    def test_build_renditions_counts_images(self, demo):
+        from blog.models import Image
+
+        out, err = run_on_terminal("build_renditions")
+        assert out == (
+            f"{Image.objects.count()} image(s) checked: 0 rendition(s) made, "
+            "0 with missing files replaced.\n"
+        )
+        assert "Images" in err
+
+    def test_no_bar_off_a_terminal(self, demo):
+        """In CI logs and cron mail a bar is noise: stderr stays empty."""
+        err = StringIO()
+        call_command("rerender", stdout=StringIO(), stderr=err)
+        call_command("rebuild_search_index", stdout=StringIO(), stderr=err)
+        assert err.getvalue() == ""
+
+    def test_export_and_import_draw_bars_on_a_terminal(self, demo, tmp_path):
+        out, err = run_on_terminal("export_site", str(tmp_path / "bundle"))
+        assert out.startswith(f"Exported {Post.objects.count()} posts, ")
+        assert "Posts" in err and "Media files" in err

@@ -19,20 +19,49 @@ PRINT_SETTINGS = (
 )
 
 
-def load(**env):
+def clean_env(**env) -> dict:
+    """The environment without any of the site's settings, then ``env``."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
     clean.pop("REDIS_URL", None)
     clean.pop("SITE_URL", None)
     clean["DJANGO_SETTINGS_MODULE"] = "config.settings"
     clean.update(env)
+    return clean
+
+
+def load(**env):
     return subprocess.run(
         [sys.executable, "-c", PRINT_SETTINGS],
         cwd=ROOT,
-        env=clean,
+        env=clean_env(**env),
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def manage(*args, **env):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def production(tmp_path) -> dict:
+    """Every variable production needs, on an SQLite file that exists."""
+    database = tmp_path / "db.sqlite3"
+    database.touch()
+    return {
+        "DJANGO_SECRET_KEY": GOOD_KEY,
+        "DJANGO_ALLOWED_HOSTS": "blog.example.org",
+        "SITE_URL": "https://blog.example.org",
+        "DATABASE_URL": f"sqlite:///{database}",
+    }
 
 
 def last_line(result):
@@ -55,19 +84,36 @@ def test_debug_off_without_allowed_hosts_refuses_to_start():
     assert "DJANGO_ALLOWED_HOSTS is not set" in last_line(result)
 
 
-@pytest.mark.parametrize("key", ["short", "django-insecure-" + "x" * 50])
-def test_debug_off_refuses_placeholder_keys(key):
-    result = load(DJANGO_SECRET_KEY=key, DJANGO_ALLOWED_HOSTS="blog.example.org")
+@pytest.mark.parametrize(
+    "key",
+    [
+        "short",
+        "django-insecure-" + "x" * 50,
+        # Too little variety, however long: fewer than 10 different characters.
+        "a" * 50,
+        "changeme" * 8,
+        "0123456789"[:9] * 6,
+        # Random, but shorter than the 50 characters `check --deploy` asks for.
+        "Zq8-Vw3_rT6yU1iO4pA7sD0fG2hJ5kL9xC4vB7nM1q",
+    ],
+)
+def test_debug_off_refuses_placeholder_keys(key, production):
+    result = load(**{**production, "DJANGO_SECRET_KEY": key})
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is too weak" in last_line(result)
 
 
-def test_production_settings_load_with_real_values():
-    result = load(
-        DJANGO_SECRET_KEY=GOOD_KEY,
+def test_a_key_of_fifty_characters_and_ten_different_ones_is_enough(production):
+    result = load(**{**production, "DJANGO_SECRET_KEY": "0123456789" * 5})
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_settings_load_with_real_values(production):
+    production.update(
         DJANGO_ALLOWED_HOSTS="blog.example.org, www.example.org",
         SITE_URL="https://blog.example.org/",
     )
+    result = load(**production)
     assert result.returncode == 0, result.stderr
     loaded = json.loads(result.stdout)
     assert loaded["debug"] is False
@@ -116,9 +162,89 @@ def test_site_url_must_be_an_origin(value):
     assert "SITE_URL must be an origin" in last_line(result)
 
 
-def test_a_mistyped_database_url_is_one_clear_line():
-    result = load(DJANGO_DEBUG="1", DATABASE_URL="postgress://db/blog")
-    assert "DATABASE_URL is not a database URL" in last_line(result)
+def test_debug_off_without_site_url_refuses_to_start(production):
+    """Absolute URLs must never come from the Host header a client sends."""
+    del production["SITE_URL"]
+    result = load(**production)
+    assert "SITE_URL is not set" in last_line(result)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("postgress://db/blog", "unknown scheme 'postgress'"),
+        ("postgres//db/blog", "no scheme"),
+        ("db.internal/blog", "no scheme"),
+        ("mysql://bp:s3cret-pw@db/blog", "unknown scheme 'mysql'"),
+        ("postgres://bp:s3cret-pw@db:port/blog", "host or port"),
+        ("postgres://bp:s3cret-pw@db.internal:5432", "names no database"),
+        ("postgres://db.internal/", "names no database"),
+        ("sqlite://", "names no SQLite file"),
+    ],
+)
+def test_a_malformed_database_url_is_one_clear_line(value, problem):
+    result = load(DJANGO_DEBUG="1", DATABASE_URL=value)
+    line = last_line(result)
+    assert line.startswith("Bytepress configuration error: DATABASE_URL is not a database URL")
+    assert problem in line
+    assert "s3cret-pw" not in result.stderr, "the password is never printed"
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("http://cache.internal:6379/0", "use redis://"),
+        ("redis//cache.internal", "use redis://"),
+        ("cache.internal:6379", "use redis://"),
+        ("redis://:s3cret-pw@cache.internal:port/0", "use redis://"),
+        ("redis://", "names no host"),
+        ("redis://cache.internal/cache", "must be a number"),
+        ("unix://", "socket's path"),
+    ],
+)
+def test_a_malformed_redis_url_is_one_clear_line(value, problem):
+    result = load(DJANGO_DEBUG="1", REDIS_URL=value)
+    line = last_line(result)
+    assert line.startswith("Bytepress configuration error: REDIS_URL is not a Redis URL")
+    assert problem in line
+    assert "s3cret-pw" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "value", ["redis://127.0.0.1:6379/13", "rediss://:pw@cache.internal:6380", "unix:///run/r.sock"]
+)
+def test_well_formed_redis_urls_are_accepted(value):
+    result = load(DJANGO_DEBUG="1", REDIS_URL=value)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["cache"] == "blog.cache.ResilientRedisCache"
+
+
+def test_debug_off_refuses_an_sqlite_file_that_does_not_exist(production, tmp_path):
+    """A mistyped path must not start an empty blog beside the real one."""
+    missing = tmp_path / "typo" / "db.sqlite3"
+    result = load(**{**production, "DATABASE_URL": f"sqlite:///{missing}"})
+    line = last_line(result)
+    assert f"the SQLite database {missing} does not exist" in line
+    assert "manage.py migrate" in line
+    assert not missing.exists()
+    result = manage("check", **{**production, "DATABASE_URL": f"sqlite:///{missing}"})
+    assert "does not exist" in last_line(result)
+    assert not missing.exists()
+
+
+def test_migrate_creates_the_sqlite_file_on_first_run(production, tmp_path):
+    new = tmp_path / "new.sqlite3"
+    env = {**production, "DATABASE_URL": f"sqlite:///{new}"}
+    result = manage("migrate", "--noinput", "-v0", **env)
+    assert result.returncode == 0, result.stderr
+    assert new.stat().st_size > 0
+    # From now on every command finds it.
+    assert manage("check", **env).returncode == 0
+
+
+def test_debug_on_may_create_its_sqlite_file(tmp_path):
+    result = load(DJANGO_DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path / 'dev.sqlite3'}")
+    assert result.returncode == 0, result.stderr
 
 
 def test_an_empty_database_url_means_the_default_sqlite_file():
@@ -133,22 +259,8 @@ def test_unreadable_boolean_is_an_error_not_a_silent_false():
     assert "DJANGO_DEBUG must be one of" in last_line(result)
 
 
-def test_deploy_checks_pass_with_production_settings(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DJANGO_SECRET_KEY=GOOD_KEY,
-        DJANGO_ALLOWED_HOSTS="blog.example.org",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-    )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def test_deploy_checks_pass_with_production_settings(production):
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **production)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

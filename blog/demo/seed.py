@@ -226,7 +226,12 @@ LONG_SERIES_PARTS = 4
 
 @transaction.atomic
 def seed_synthetic(
-    count: int, *, long: bool = False, batch_size: int = 1000, series_every: int = 5
+    count: int,
+    *,
+    long: bool = False,
+    batch_size: int = 1000,
+    series_every: int = 5,
+    progress=None,
 ) -> int:
     """Add ``count`` published posts with tags, links and series, in bulk.
 
@@ -239,6 +244,8 @@ def seed_synthetic(
       of up to ``LONG_POOL_SIZE`` (blog.demo.longform), 1-3 tags with the body's topic
       first, and one post in ``series_every`` a part of a series of
       ``LONG_SERIES_PARTS``.
+
+    ``progress(items, total=, label=)`` wraps the loop over the batches.
     """
     if count <= 0:
         return 0
@@ -291,7 +298,10 @@ def seed_synthetic(
         batch_size=batch_size,
     )
     created = 0
-    for start in range(0, count, batch_size):
+    batches = range(0, count, batch_size)
+    if progress is not None:
+        batches = progress(batches, label=f"Adding posts ({batch_size} a batch)")
+    for start in batches:
         posts, topics = [], []
         for i in range(start, min(start + batch_size, count)):
             topic, probe = bodies[i % len(bodies)]

@@ -1,7 +1,9 @@
 from django.core.management.base import BaseCommand
 
 from blog import services
+from blog.images import storage_errors
 from blog.models import Image
+from blog.progress import progress
 from blog.renditions import drop_missing, ensure_renditions
 
 
@@ -13,11 +15,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         images = made = dropped = 0
-        for image in Image.objects.order_by("pk").iterator():
+        library = Image.objects.order_by("pk")
+        rows = progress(
+            library.iterator(), total=library.count(), label="Images", stream=self.stderr
+        )
+        for image in rows:
             try:
                 dropped += drop_missing(image)
                 new = ensure_renditions(image)
-            except OSError as exc:  # an unreadable original must not stop the others
+            # An unreadable original, or a storage that fails, must not stop the others.
+            except storage_errors() as exc:
                 self.stderr.write(f"Image {image.pk} ({image.file.name}): {exc}")
                 continue
             finally:

@@ -1,5 +1,8 @@
+from functools import partial
+
 from django.core.management.base import BaseCommand
 
+from blog.progress import progress
 from blog.services import rerender_all
 
 
@@ -7,6 +10,6 @@ class Command(BaseCommand):
     help = "Re-render the stored HTML of every post body, series description and link."
 
     def handle(self, *args, **options):
-        counts = rerender_all()
+        counts = rerender_all(progress=partial(progress, stream=self.stderr))
         summary = ", ".join(f"{count} {name}" for name, count in counts.items())
-        self.stdout.write(self.style.SUCCESS(f"Re-rendered {summary}."))
+        self.stdout.write(self.style.SUCCESS(f"Re-rendered {summary}; search index rebuilt."))

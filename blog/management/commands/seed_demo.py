@@ -1,8 +1,10 @@
 import time
+from functools import partial
 
 from django.core.management.base import BaseCommand, CommandError
 
 from blog.demo.seed import seed_demo, seed_synthetic
+from blog.progress import progress
 
 
 class Command(BaseCommand):
@@ -28,12 +30,13 @@ class Command(BaseCommand):
             raise CommandError("--long needs --posts N.")
         created = seed_demo()
         if created:
-            self.stdout.write(self.style.SUCCESS(f"Demo content: created {created} objects."))
+            summary = f"Demo content: created {created} objects"
         else:
-            self.stdout.write("Demo content already present; nothing changed.")
+            summary = "Demo content already present, nothing changed"
         if posts:
             started = time.monotonic()
-            count = seed_synthetic(posts, long=long)
+            count = seed_synthetic(posts, long=long, progress=partial(progress, stream=self.stderr))
             elapsed = time.monotonic() - started
             kind = "long-form synthetic" if long else "synthetic"
-            self.stdout.write(self.style.SUCCESS(f"Added {count} {kind} posts in {elapsed:.1f} s."))
+            summary += f"; added {count} {kind} posts in {elapsed:.1f} s"
+        self.stdout.write(self.style.SUCCESS(f"{summary}."))
