@@ -535,7 +535,7 @@ class ImageAdmin(admin.ModelAdmin):
             default=None,
         )
         url = small.file.url if small else obj.file.url
-        return format_html('<img src="{}" alt="" width="80" style="height:auto">', url)
+        return format_html('<img src="{}" alt="" width="80">', url)
 
     @admin.display(description="size")
     def dimensions(self, obj):

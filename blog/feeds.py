@@ -43,16 +43,14 @@ from .seo import absolute_url
 
 logger = logging.getLogger(__name__)
 
-# Attribute names start the patterns, not a \b, so that the regex engine can search for
-# the literal text: with \b first, a long post took about 0.7 ms a pattern.
-_URL_ATTR = re.compile(r'(href|src)="([^"]*)"')
-_SRCSET_ATTR = re.compile(r'srcset="([^"]*)"')
-
-
-def _is_attribute(match) -> bool:
-    """Whether a match is a whole attribute (after a space), not the end of another's
-    name such as data-src."""
-    return match.start() > 0 and match.string[match.start() - 1].isspace()
+# The start tags that carry URLs in feed HTML, whole: the sanitiser and the templates
+# write every attribute value in double quotes and escape every "<" outside tags, so a
+# match is a real tag, and an attribute inside it a real attribute. (Searching the whole
+# text for href="…" also rewrote text and the inside of other values, and could turn an
+# author's text into live attributes.)
+_URL_TAG = re.compile(r'<(?:a|img|source)(?:\s+[\w:-]+="[^"]*")*\s*/?>')
+_URL_ATTR = re.compile(r'(\s)(href|src)="([^"]*)"')
+_SRCSET_ATTR = re.compile(r'(\s)srcset="([^"]*)"')
 
 
 def absolutize(html: str, base_url: str) -> str:
@@ -74,22 +72,21 @@ def absolutize(html: str, base_url: str) -> str:
         return escape(urljoin(base_url, unescape(url)))
 
     def url(match):
-        if not _is_attribute(match):
-            return match.group(0)
-        return f'{match.group(1)}="{one(match.group(2))}"'
+        return f'{match.group(1)}{match.group(2)}="{one(match.group(3))}"'
 
     def srcset(match):
-        if not _is_attribute(match):
-            return match.group(0)
         candidates = []
-        for candidate in unescape(match.group(1)).split(","):
+        for candidate in unescape(match.group(2)).split(","):
             parts = candidate.strip().split(maxsplit=1)
             if parts:
                 parts[0] = urljoin(base_url, parts[0])
                 candidates.append(" ".join(parts))
-        return f'srcset="{escape(", ".join(candidates))}"'
+        return f'{match.group(1)}srcset="{escape(", ".join(candidates))}"'
 
-    return _SRCSET_ATTR.sub(srcset, _URL_ATTR.sub(url, html))
+    def tag(match):
+        return _SRCSET_ATTR.sub(srcset, _URL_ATTR.sub(url, match.group(0)))
+
+    return _URL_TAG.sub(tag, html)
 
 
 # --- one request to a feed --------------------------------------------------------------
@@ -113,7 +110,29 @@ class FeedRequest:
 # way its format reads them.
 
 
-class ContentRss(Rss201rev2Feed):
+# XML 1.0 has no place for these characters, and Django's generator refuses a whole feed
+# that has one: a title pasted with a stray control character took the feed down.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _xml_text(value):
+    if isinstance(value, str):
+        return _NOT_XML.sub("", value)
+    if isinstance(value, list | tuple):
+        return [_xml_text(part) for part in value]
+    return value
+
+
+class XmlTextFeed(SyndicationFeed):
+    """A feed written as XML: the author's text loses the characters XML cannot carry."""
+
+    def write(self, outfile, encoding):
+        self.feed = {name: _xml_text(value) for name, value in self.feed.items()}
+        self.items = [{name: _xml_text(value) for name, value in i.items()} for i in self.items]
+        super().write(outfile, encoding)
+
+
+class ContentRss(XmlTextFeed, Rss201rev2Feed):
     """RSS 2.0 with the full post in <content:encoded> beside the short <description>.
 
     RSS readers take <description> as HTML, so the plain text goes in HTML-escaped: a
@@ -143,7 +162,7 @@ class ContentRss(Rss201rev2Feed):
         handler.addQuickElement("content:encoded", item["content_html"])
 
 
-class ContentAtom(Atom1Feed):
+class ContentAtom(XmlTextFeed, Atom1Feed):
     """Atom with the full post in <content type="html"> beside a plain-text <summary>."""
 
     def add_item_elements(self, handler, item):

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.html import format_html, format_html_join
 
-from . import markdown
+from . import markdown, render_budget
 from .images import ImageRejected, clean_image
 from .models import Link, Post
 
@@ -343,6 +343,9 @@ class PostAdminForm(forms.ModelForm):
         # still shows the state that is stored.
         self.visibility = self.instance.visibility
         self.state = describe_state(self.instance)
+        if "body" in self.fields:
+            # Said before the renderer refuses longer text (with the same figure).
+            self.fields["body"].help_text += f" At most {render_budget.MAX_CHARS:,} characters."
         if "published_at" in self.fields:
             self.fields["published_at"].help_text = (
                 "When the post goes live. “Schedule for…” needs a date in the future; "

@@ -8,9 +8,14 @@ Rendering is two steps: Python-Markdown (fenced code with Pygments classes, tabl
 footnotes, heading anchors) and then nh3 with an explicit allow-list, because Markdown
 passes raw HTML through untouched. Raw HTML that nh3 would drop is escaped on the way,
 so the author sees it as text instead of losing it and whatever follows it.
+
+Beyond tags and attributes, the sanitiser decides what rendered HTML may say about the
+page around it: every id starts with ``ID_PREFIX`` (links to them within the text are
+rewritten to match), ``class`` keeps only the classes the renderer itself writes, and
+every URL (``href``, ``src``, ``cite``) passes ``is_safe_url``. Its output is a fixed
+point: sanitising it again changes nothing (tests/test_renderer_properties.py).
 """
 
-import functools
 import re
 import threading
 import xml.etree.ElementTree as etree
@@ -26,6 +31,10 @@ from markdown.htmlparser import HTMLExtractor
 from markdown.inlinepatterns import HTML_RE, HtmlInlineProcessor
 from markdown.preprocessors import HtmlBlockPreprocessor
 from markdown.treeprocessors import Treeprocessor
+from markdown.util import HTML_PLACEHOLDER_RE
+from pygments.token import STANDARD_TYPES
+
+from . import render_budget
 
 ALLOWED_TAGS = frozenset(
     {
@@ -38,8 +47,8 @@ ALLOWED_TAGS = frozenset(
     }
 )  # fmt: skip
 
-# Global attributes are limited to id (heading anchors, footnotes) and class (Pygments
-# tokens, footnote markup); nothing that runs script or styles the page.
+# Global attributes are limited to id (heading anchors, footnotes; prefixed, see ID_PREFIX)
+# and class (only ALLOWED_CLASSES); nothing that runs script or styles the page.
 ALLOWED_ATTRIBUTES = {
     "*": {"id", "class", "title", "lang", "dir"},
     "a": {"href", "rel"},
@@ -60,6 +69,21 @@ ALLOWED_ATTRIBUTES = {
     "div": {"data-link-group"},  # a link slot (see split_at_link_slots)
 }
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
+URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
+# Every id in rendered HTML starts with this, so that a post can never take an id of the
+# page around it (those start with a capital: "Main", "Toc-title") or of the admin's
+# ("content", "id_body"); "#intro" links within the text become "#p-intro" to match.
+ID_PREFIX = "p-"
+# The only classes rendered HTML keeps: those the renderer writes itself. An author's
+# own class could dress a paragraph up as the page's chrome (the staff preview banner).
+ALLOWED_CLASSES = frozenset(STANDARD_TYPES.values()) - {""} | {
+    # Pygments and codehilite: the code box, highlighted lines, line-number tables.
+    "highlight", "hll", "highlighttable", "linenos", "linenodiv", "code", "normal",
+    "special", "filename",
+    # Footnotes, heading anchors, the table of contents, link slots, scrolling tables.
+    "footnote", "footnote-ref", "footnote-backref", "heading-anchor", "toc", "link-slot",
+    "table-scroll",
+}  # fmt: skip
 # Elements whose content is dropped along with the tag, not kept as text.
 DROP_CONTENT_TAGS = frozenset(
     {"script", "style", "iframe", "object", "embed", "noscript", "template", "textarea",
@@ -109,7 +133,7 @@ class _StructureTreeprocessor(Treeprocessor):
             if slot and not list(paragraph):
                 paragraph.tag, paragraph.text = "div", None
                 paragraph.set("class", "link-slot")
-                paragraph.set("data-link-group", slot.group(1))
+                paragraph.set("data-link-group", self._unstashed(slot.group(1)))
                 continue
             children = list(paragraph)
             if len(children) != 1 or children[0].tag != "img":
@@ -126,6 +150,12 @@ class _StructureTreeprocessor(Treeprocessor):
             if caption:
                 figcaption = etree.SubElement(paragraph, "figcaption")
                 figcaption.text = caption
+
+    def _unstashed(self, text: str) -> str:
+        # Raw HTML in the heading is still a placeholder here, which would otherwise be
+        # replaced inside the attribute, quotes and all, after it is written.
+        stash = self.md.htmlStash.rawHtmlBlocks
+        return HTML_PLACEHOLDER_RE.sub(lambda m: str(stash[int(m.group(1))]), text)
 
 
 class _StructureExtension(Extension):
@@ -315,7 +345,8 @@ _BREAKING_TAGS = re.compile(
 _PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
 # Markup that is navigation, not prose: left out of plain text.
 _NOT_PROSE = re.compile(
-    r'<a class="(?:heading-anchor|footnote-backref)"[^>]*>.*?</a>|<sup id="fnref[^"]*">.*?</sup>',
+    r'<a class="(?:heading-anchor|footnote-backref)"[^>]*>.*?</a>'
+    rf'|<sup id="{ID_PREFIX}fnref[^"]*">.*?</sup>',
     re.S,
 )
 _SPACES = re.compile(r"\s+")
@@ -352,7 +383,10 @@ def _is_external(href: str) -> bool:
     # "/<backslash>evil.example" and " //evil.example" both lead off-site.
     # Any URL with a host is external.
     normalised = unescape(href).strip().replace("\\", "/")
-    return bool(urlsplit(normalised).netloc)
+    try:
+        return bool(urlsplit(normalised).netloc)
+    except ValueError:  # "//[x": a host Python cannot parse is a host all the same
+        return True
 
 
 def _add_rel(match: re.Match) -> str:
@@ -363,41 +397,123 @@ def _add_rel(match: re.Match) -> str:
     return "<a" + "".join(f' {name}="{value}"' for name, value in attrs.items()) + ">"
 
 
-def sanitize_html(html: str) -> str:
-    """Keep only allow-listed tags, attributes and URL schemes; mark external links."""
-    cleaned = nh3.clean(
-        html,
-        tags=set(ALLOWED_TAGS),
-        clean_content_tags=set(DROP_CONTENT_TAGS),
-        attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
-        url_schemes=set(URL_SCHEMES),
-        link_rel=None,
-        strip_comments=True,
-    )
-    cleaned = _A_TAG.sub(_add_rel, cleaned)
+# What a browser strips from a URL before it reads the scheme (the WHATWG URL parser):
+# C0 controls and spaces around it, and tabs and newlines anywhere in it.
+_URL_EDGES = "".join(map(chr, range(0x21)))
+_TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+def url_scheme(url: str) -> str | None:
+    """The scheme a browser reads in ``url``, in lower case; None for a relative URL.
+
+    ``url`` is the attribute's value as the browser has it, entities already decoded.
+    """
+    match = _SCHEME.match(_TAB_OR_NEWLINE.sub("", url.strip(_URL_EDGES)))
+    return match.group(1).lower() if match else None
+
+
+def is_safe_url(url: str) -> bool:
+    """Whether a URL may be rendered as a link or a source: a relative URL (a path on this
+    site, a fragment, ``//host/…``) or one of URL_SCHEMES. Never javascript:, vbscript:
+    or data:, however it is spelled."""
+    scheme = url_scheme(url)
+    return scheme is None or scheme in URL_SCHEMES
+
+
+def _filter_attribute(tag: str, name: str, value: str) -> str | None:
+    """nh3's last word on each allowed attribute: the new value, or None to drop it."""
+    if name == "class":
+        kept = [token for token in value.split() if token in ALLOWED_CLASSES]
+        return " ".join(kept) or None
+    if name in URL_ATTRIBUTES:
+        # nh3 checks the scheme of href and src but not cite; all three are checked here.
+        if not is_safe_url(value):
+            return None
+        if name == "href" and value[1:] and value.startswith("#"):
+            return _prefixed_fragment(value)
+    return value
+
+
+def _prefixed_fragment(href: str) -> str:
+    # Ids get ID_PREFIX (nh3's id_prefix), and the text's own links follow them. A value
+    # that has it already is left alone, so that sanitising twice changes nothing.
+    return href if href.startswith("#" + ID_PREFIX) else "#" + ID_PREFIX + href[1:]
+
+
+_NH3_OPTIONS = {
+    "tags": set(ALLOWED_TAGS),
+    "clean_content_tags": set(DROP_CONTENT_TAGS),
+    "attributes": {tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
     # Wide code and tables scroll sideways; keyboard users must be able to reach them.
-    cleaned = cleaned.replace("<pre>", '<pre tabindex="0">')
-    return cleaned.replace("<table>", '<div class="table-scroll" tabindex="0"><table>').replace(
-        "</table>", "</table></div>"
-    )
+    "set_tag_attribute_values": {"pre": {"tabindex": "0"}},
+    "tag_attribute_values": {"div": {"tabindex": {"0"}}},  # the table box below
+    "attribute_filter": _filter_attribute,
+    "url_schemes": set(URL_SCHEMES),
+    "id_prefix": ID_PREFIX,
+    "link_rel": None,
+    "strip_comments": True,
+}
+
+# A start or end tag in sanitised HTML: html5ever quotes every attribute value, and
+# escapes "<" in text, so a "<table>" found this way is never text or inside a value.
+_TAG = re.compile(r'<(/?)([a-z][a-z0-9]*)((?:\s+[\w:-]+="[^"]*")*)\s*>')
+TABLE_BOX = '<div class="table-scroll" tabindex="0">'
 
 
-@functools.lru_cache(maxsize=256)
+def _box_tables(html: str) -> str:
+    """Put each table in a box that scrolls sideways and that the keyboard can reach;
+    a table already in one is left as it is."""
+    if "<table" not in html:
+        return html
+    out, position, boxed = [], 0, []
+    for tag in _TAG.finditer(html):
+        if tag.group(2) != "table":
+            continue
+        out.append(html[position : tag.start()])
+        position = tag.end()
+        if not tag.group(1):
+            already = html.endswith(TABLE_BOX, 0, tag.start())
+            boxed.append(already)
+            out.append(tag.group(0) if already else TABLE_BOX + tag.group(0))
+        else:
+            # The sanitiser's output is well formed: each end tag closes the last start.
+            already = boxed.pop() if boxed else True
+            out.append(tag.group(0) if already else tag.group(0) + "</div>")
+    out.append(html[position:])
+    return "".join(out)
+
+
+def sanitize_html(html: str) -> str:
+    """Keep only allow-listed tags, attributes, classes and URL schemes, prefix ids, mark
+    external links and box tables. Sanitising the result again changes nothing."""
+    cleaned = nh3.clean(html, **_NH3_OPTIONS)
+    return _box_tables(_A_TAG.sub(_add_rel, cleaned))
+
+
+@render_budget.bounded_cache
 def render(text: str) -> Rendered:
     """Render Markdown to sanitised HTML, with the table of contents of its headings.
 
-    Raises MarkdownError for text the renderer cannot handle (absurdly deep nesting).
+    Raises MarkdownError for text the renderer cannot handle (absurdly deep nesting) or
+    will not: too long, or too costly to render (see blog.render_budget).
     """
+    text = text or ""
+    render_budget.check_input(text)
     md = _converter()
     md.reset()
     try:
-        html = md.convert(text or "")
+        with render_budget.time_limit(md):
+            html = md.convert(text)
     except RecursionError:
         _local.md = None  # the converter may be left in a broken state
         raise MarkdownError(
             "The text is nested too deeply to render (lists or quotes hundreds of levels "
             "deep); flatten it."
         ) from None
+    except MarkdownError:
+        _local.md = None  # stopped half-way, as above
+        raise
     toc = getattr(md, "toc", "") if getattr(md, "toc_tokens", None) else ""
     return Rendered(html=sanitize_html(html), toc_html=sanitize_html(toc) if toc else "")
 

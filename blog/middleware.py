@@ -41,3 +41,21 @@ class RedirectMiddleware:
         redirect = HttpResponsePermanentRedirect(target)
         patch_cache_control(redirect, max_age=REDIRECT_MAX_AGE)
         return redirect
+
+
+def head_without_body(get_response):
+    """Send a HEAD answer without its body, and with its GET's Content-Length.
+
+    Django leaves the body in; gunicorn then drops it itself and logs a warning for every
+    HEAD request (feed readers and link checkers send many).
+    """
+
+    def middleware(request):
+        response = get_response(request)
+        if request.method == "HEAD" and not response.streaming and response.content:
+            if not response.has_header("Content-Length"):
+                response["Content-Length"] = str(len(response.content))
+            response.content = b""
+        return response
+
+    return middleware

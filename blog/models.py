@@ -50,6 +50,13 @@ def validate_section_slug(value: str) -> None:
             code="reserved",
             params={"slug": value, "reserved": ", ".join(sorted(RESERVED_SLUGS))},
         )
+    # The admin may live elsewhere (BYTEPRESS_ADMIN_PATH): its first segment is taken too.
+    if value.lower() == settings.BYTEPRESS_ADMIN_PATH.split("/")[0].lower():
+        raise ValidationError(
+            "“%(slug)s” is where the admin lives; choose another slug.",
+            code="reserved",
+            params={"slug": value},
+        )
 
 
 class Section(models.Model):
@@ -630,7 +637,10 @@ class Link(models.Model):
 
     @property
     def domain(self) -> str:
-        host = urlsplit(self.url).hostname or ""
+        try:
+            host = urlsplit(self.url).hostname or ""
+        except ValueError:  # "https://[x": no host Python can read, so none to show
+            return ""
         return host.removeprefix("www.")
 
 

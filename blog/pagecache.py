@@ -36,7 +36,13 @@ PAGE_CACHE_CONTROL = {"public": True, "max_age": 60, "stale_while_revalidate": 6
 FEED_CACHE_CONTROL = {"public": True, "max_age": 300}
 CACHE_SECONDS = 24 * 60 * 60  # keys change with the version; this only frees memory
 # Paths that are never a reader's page.
-NOT_READER_PAGES = ("/admin/", "/preview/", "/static/", "/media/", "/accounts/")
+NOT_READER_PAGES = (
+    f"/{settings.BYTEPRESS_ADMIN_PATH}",
+    "/preview/",
+    "/static/",
+    "/media/",
+    "/accounts/",
+)
 # /feed/, /feed/atom/ and /feed.json, for the site and under a section, series or tag.
 _FEED_PATH = re.compile(r"/feed(?:/|\.json$)")
 

@@ -13,10 +13,10 @@ import logging
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
 from PIL import Image as PILImage
 from PIL import ImageOps, features
 
+from . import faults
 from .models import Image, Rendition
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def _store(image: Image, kind: str, fmt: str, picture: PILImage.Image) -> Rendit
     name = default_storage.save(
         f"renditions/{stem}-{kind}-{picture.width}w.{extension}", ContentFile(content)
     )
-    return Rendition(
+    rendition = Rendition(
         image=image,
         kind=kind,
         format=fmt,
@@ -101,10 +101,24 @@ def _store(image: Image, kind: str, fmt: str, picture: PILImage.Image) -> Rendit
         file=name,
         size=len(content),
     )
+    faults.delete_unless_committed(rendition.file)
+    return rendition
 
 
 def ensure_renditions(image: Image) -> list[Rendition]:
-    """Make the renditions this image is missing; returns the ones made."""
+    """Make the renditions this image is missing; returns the ones made.
+
+    All or nothing: when one fails (a storage error half-way), the files already stored
+    for the others are deleted with the transaction that would have recorded them."""
+    with faults.atomic_with_files():
+        made = _make_missing(image)
+        # Two builds racing for the same image: the second one's rows are dropped, and
+        # so are its files, which no row will ever point at.
+        Rendition.objects.bulk_create(made, ignore_conflicts=True)
+        return _drop_unrecorded(image, made)
+
+
+def _make_missing(image: Image) -> list[Rendition]:
     existing = set(image.renditions.values_list("kind", "format", "width"))
     with image.file.open("rb") as handle, PILImage.open(handle) as original:
         original.seek(0)  # an animated GIF is rendered from its first frame
@@ -127,11 +141,19 @@ def ensure_renditions(image: Image) -> list[Rendition]:
     if (Rendition.Kind.SOCIAL, "jpeg", SOCIAL_SIZE[0]) not in existing:
         card = ImageOps.fit(source.convert("RGB"), SOCIAL_SIZE, PILImage.Resampling.LANCZOS)
         made.append(_store(image, Rendition.Kind.SOCIAL, "jpeg", card))
-    made = [rendition for rendition in made if rendition is not None]
-    with transaction.atomic():
-        # Two builds racing for the same image: the second one's rows are dropped.
-        Rendition.objects.bulk_create(made, ignore_conflicts=True)
-    return made
+    return [rendition for rendition in made if rendition is not None]
+
+
+def _drop_unrecorded(image: Image, made: list[Rendition]) -> list[Rendition]:
+    """The renditions whose rows were written; the files of the others are deleted."""
+    if not made:
+        return []
+    names = [rendition.file.name for rendition in made]
+    recorded = set(image.renditions.filter(file__in=names).values_list("file", flat=True))
+    for rendition in made:
+        if rendition.file.name not in recorded:
+            default_storage.delete(rendition.file.name)
+    return [rendition for rendition in made if rendition.file.name in recorded]
 
 
 def drop_missing(image: Image) -> int:

@@ -20,7 +20,7 @@ from django.db.models import F, Func, Value
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from . import markdown, selectors
+from . import faults, markdown, selectors
 from .models import Post
 
 CONFIG = "english"
@@ -137,8 +137,13 @@ class SearchResults:
 
 def clean_query(raw: str | None) -> str:
     """What is left of a query once control characters and excess length are removed."""
-    text = _CONTROL.sub(" ", raw or "")
-    return " ".join(text.split())[:MAX_QUERY_CHARS]
+    # Cut first, so that a query of any length costs what one of the bound does (the
+    # margin is for the spaces collapsed below).
+    text = (raw or "")[: MAX_QUERY_CHARS * 4]
+    # A lone surrogate cannot be sent to either database; a URL never carries one, but a
+    # caller in Python might.
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return " ".join(_CONTROL.sub(" ", text).split())[:MAX_QUERY_CHARS]
 
 
 def search_posts(raw_query: str | None, *, limit: int = MAX_RESULTS) -> SearchResults:
@@ -153,7 +158,9 @@ def search_posts(raw_query: str | None, *, limit: int = MAX_RESULTS) -> SearchRe
             posts = _search_postgres(query, limit)
         else:
             posts = _search_sqlite(query, limit)
-    except DatabaseError:
+    except DatabaseError as exc:
+        if faults.means_database_unavailable(exc):
+            raise  # the database is gone: the site's 503, not a bad query
         # An FTS5 expression the translator did not foresee: say so instead of a 500.
         return SearchResults(query, message="That search could not be understood; try plain words.")
     message = "" if posts else "No posts match that search."

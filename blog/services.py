@@ -16,7 +16,7 @@ from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from . import chrome, images, renditions, revisions, search, selectors
+from . import chrome, faults, images, renditions, revisions, search, selectors
 from .images import clean_image
 from .models import (
     AuthorProfile,
@@ -89,13 +89,35 @@ def unpublish_posts(posts, *, user=None) -> int:
     return count
 
 
-def rerender_all(*, batch_size: int = 500, progress=None) -> dict[str, int]:
+@dataclass(frozen=True)
+class RenderFailure:
+    """One object the renderer failed on; its stored HTML was left as it was."""
+
+    kind: str  # "post", "link", …
+    pk: int
+    slug: str
+    error: str
+
+    def __str__(self):
+        name = f" ({self.slug})" if self.slug else ""
+        return f"{self.kind} {self.pk}{name}: {self.error}"
+
+
+@dataclass
+class RerenderResult:
+    counts: dict[str, int] = field(default_factory=dict)  # re-rendered, per kind (plural)
+    failures: list[RenderFailure] = field(default_factory=list)
+
+
+def rerender_all(*, batch_size: int = 500, progress=None) -> RerenderResult:
     """Re-render every stored Markdown field with the current renderer, then rebuild the
     search index from the new text (bulk updates send no signals).
 
+    An object the renderer fails on keeps its stored HTML and is reported in
+    ``failures``; the others are re-rendered all the same.
     ``progress(items, total=, label=)`` wraps each loop (blog.progress draws a bar)."""
     progress = progress or (lambda items, **kwargs: items)
-    counts = {}
+    result = RerenderResult()
     # Links first: a post's reading time counts their rendered commentary.
     for queryset, fields in (
         (Link.objects.all(), ["commentary_html"]),
@@ -110,9 +132,10 @@ def rerender_all(*, batch_size: int = 500, progress=None) -> dict[str, int]:
             rows = queryset.order_by("pk").iterator(chunk_size=batch_size)
             label = f"Re-rendering {model._meta.verbose_name_plural}"
             for obj in progress(rows, total=queryset.count(), label=label):
-                obj.render()
-                if model is Post:
-                    obj.body_images.set(obj._body_images)
+                failure = _render_one(obj)
+                if failure is not None:
+                    result.failures.append(failure)
+                    continue
                 batch.append(obj)
                 if len(batch) >= batch_size:
                     model.objects.bulk_update(batch, fields)
@@ -121,10 +144,25 @@ def rerender_all(*, batch_size: int = 500, progress=None) -> dict[str, int]:
             if batch:
                 model.objects.bulk_update(batch, fields)
                 count += len(batch)
-        counts[model._meta.verbose_name_plural] = count
+        result.counts[model._meta.verbose_name_plural] = count
     search.rebuild_index(progress=progress)
     SiteVersion.bump_content()  # bulk updates send no signal
-    return counts
+    return result
+
+
+def _render_one(obj) -> RenderFailure | None:
+    """Render one object for rerender_all, or say why it could not be."""
+    try:
+        # A savepoint: a failure after a write (the body's images) takes it back, and on
+        # PostgreSQL a database error inside leaves the batch's transaction usable.
+        with transaction.atomic():
+            obj.render()
+            if isinstance(obj, Post):
+                obj.body_images.set(obj._body_images)
+    except Exception as exc:  # any renderer bug: it must not stop the rest
+        error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        return RenderFailure(obj._meta.verbose_name, obj.pk, getattr(obj, "slug", ""), error)
+    return None
 
 
 @transaction.atomic
@@ -438,27 +476,30 @@ def save_redirect(redirect: Redirect) -> None:
 # --- the image library -----------------------------------------------------------------
 
 
-@transaction.atomic
 def save_image(image: Image) -> None:
     """Save a library image: a new file gets its renditions (and a replaced file's old
     ones and original go); an edit refreshes the posts that show the image and, if it is
-    the site's social image, the site chrome."""
-    created = image.pk is None
-    previous = None
-    if not created:
-        previous = Image.objects.filter(pk=image.pk).values_list("file", flat=True).first()
-    replaced = previous if previous and previous != image.file.name else None
-    image.save()
-    if replaced:
-        image.renditions.all().delete()
-        default_storage.delete(replaced)
-    if created or replaced:
-        renditions.ensure_renditions(image)
-    if created:
-        return
-    if SiteSettings.objects.filter(social_image=image).exists():
-        chrome.invalidate()
-    refresh_posts_showing(image)
+    the site's social image, the site chrome. A new file that ends up with no row (the
+    renditions fail, the transaction rolls back) is deleted with what was made of it."""
+    with faults.atomic_with_files():
+        created = image.pk is None
+        previous = None
+        if not created:
+            previous = Image.objects.filter(pk=image.pk).values_list("file", flat=True).first()
+        replaced = previous if previous and previous != image.file.name else None
+        image.save()
+        if created or replaced:
+            faults.delete_unless_committed(image.file)
+        if replaced:
+            image.renditions.all().delete()
+            default_storage.delete(replaced)
+        if created or replaced:
+            renditions.ensure_renditions(image)
+        if created:
+            return
+        if SiteSettings.objects.filter(social_image=image).exists():
+            chrome.invalidate()
+        refresh_posts_showing(image)
 
 
 def refresh_posts_showing(image: Image) -> int:
@@ -491,7 +532,9 @@ def add_image(upload, **fields) -> Image:
     image.width, image.height = images.decoded_size(cleaned.content)
     image.file_size = len(cleaned.content)
     name = f"{uuid.uuid4().hex}.{cleaned.extension}"
-    with images.storage_errors_for_author():
+    # A failure after the file was stored (a rendition that cannot be made, a bucket
+    # that stops answering half-way) leaves neither the file nor a row behind.
+    with images.storage_errors_for_author(), faults.atomic_with_files():
         image.file.save(name, ContentFile(cleaned.content), save=False)
         save_image(image)
     image.refresh_from_db()

@@ -7,6 +7,7 @@ cached, never indexed).
 
 from datetime import date
 
+from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -22,6 +23,7 @@ from django.views.generic import (
 )
 
 from . import chrome, selectors, sharing
+from .markdown import is_safe_url
 from .models import Page, Post, Section
 from .pagination import ForwardPaginator
 from .search import search_posts
@@ -265,7 +267,9 @@ class PostView(DetailView):
         )
         return super().get_context_data(
             meta=meta,
-            canonical_url=post.canonical_url or absolute_url(self.request, meta.path),
+            # An unsafe canonical URL (written through the ORM or an import) is no URL.
+            canonical_url=(post.canonical_url if is_safe_url(post.canonical_url) else "")
+            or absolute_url(self.request, meta.path),
             series_nav=selectors.series_navigation(post),
             older=older,
             newer=newer,
@@ -283,8 +287,12 @@ class PostView(DetailView):
 
 
 def robots_txt(request):
+    """Crawlers keep out of the admin and search. An admin moved to an address of the
+    operator's choosing (BYTEPRESS_ADMIN_PATH) is not named: this file is public."""
     sitemap = absolute_url(request, reverse("sitemap"))
-    lines = ["User-agent: *", "Disallow: /admin/", "Disallow: /search/", f"Sitemap: {sitemap}"]
+    lines = ["User-agent: *", "Disallow: /search/", f"Sitemap: {sitemap}"]
+    if settings.BYTEPRESS_ADMIN_PATH == "admin/":
+        lines.insert(1, "Disallow: /admin/")
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
 
 

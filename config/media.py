@@ -12,14 +12,34 @@ AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
                          both or neither (neither: the machine's role or profile)
 AWS_S3_ADDRESSING_STYLE  auto (default), path or virtual; MinIO usually needs path
 MEDIA_CDN_DOMAIN         e.g. media.example.org: file URLs use it instead of the bucket's
+
+Wherever a file is served from (nginx, the bucket, Django in development), its
+Content-Type and Content-Disposition follow ``media_headers``: raster images are shown
+in place, anything else is a download, so an upload can never be rendered as a page.
 """
 
 import re
 from collections.abc import Mapping
+from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
+from django.utils.http import content_disposition_header
+
 LOCAL_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
-S3_BACKEND = "storages.backends.s3.S3Storage"
+# django-storages' S3Storage, with the per-object headers of media_headers.
+S3_BACKEND = "blog.media_storage.MediaS3Storage"
+
+# The only files a browser may show in place: raster images, which cannot carry script.
+# deploy/nginx-bytepress.conf lists the same extensions.
+INLINE_MEDIA_TYPES = {
+    ".avif": "image/avif",
+    ".gif": "image/gif",
+    ".jpeg": "image/jpeg",
+    ".jpg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+}
+DOWNLOAD_TYPE = "application/octet-stream"
 
 # A stored name never changes (a new upload gets a new name; a replaced image a new
 # file), so browsers and the CDN may keep every object for a year.
@@ -162,3 +182,50 @@ def cdn_options(value: str) -> dict:
             f"MEDIA_CDN_DOMAIN must be a host name such as media.example.org, not {value!r}."
         )
     return {"custom_domain": host, "url_protocol": protocol}
+
+
+def media_headers(name: str) -> dict[str, str]:
+    """Content-Type and Content-Disposition of a stored file, decided by its name alone
+    (never by what the uploader's browser claimed): a raster image is shown in place;
+    anything else, an SVG or an HTML file included, is a download of opaque bytes."""
+    path = PurePosixPath(name)
+    content_type = INLINE_MEDIA_TYPES.get(path.suffix.lower())
+    return {
+        "Content-Type": content_type or DOWNLOAD_TYPE,
+        "Content-Disposition": content_disposition_header(content_type is None, path.name),
+    }
+
+
+def media_image_sources(storage: Mapping) -> list[str]:
+    """The Content-Security-Policy sources that media URLs of this STORAGES entry use,
+    besides the site's own origin: the CDN's, or the bucket's as the SDK addresses it
+    (https://bucket.host or https://host/bucket/, the latter limited to the bucket)."""
+    if storage.get("BACKEND") != S3_BACKEND:
+        return []  # MEDIA_URL on this site
+    options = storage["OPTIONS"]
+    if options.get("custom_domain"):
+        return [f"{options['url_protocol']}//{options['custom_domain']}"]
+    bucket = options["bucket_name"]
+    if options.get("endpoint_url"):
+        parts = urlsplit(options["endpoint_url"])
+        hosts = [(parts.scheme, parts.netloc)]
+    else:
+        region = options.get("region_name") or _sdk_default_region()
+        regional = [f"s3.{region}.amazonaws.com"] if region and region != "us-east-1" else []
+        hosts = [("https", host) for host in ["s3.amazonaws.com", *regional]]
+    style = options["client_config"].s3.get("addressing_style", "auto")
+    sources = []
+    for scheme, host in hosts:
+        if style in {"auto", "virtual"}:
+            sources.append(f"{scheme}://{bucket}.{host}")
+        if style in {"auto", "path"}:
+            sources.append(f"{scheme}://{host}/{bucket}/")
+    return sources
+
+
+def _sdk_default_region() -> str | None:
+    # Without AWS_S3_REGION_NAME the SDK takes the region from AWS_DEFAULT_REGION or the
+    # machine's AWS config file, and so do the URLs it builds.
+    import botocore.session
+
+    return botocore.session.get_session().get_config_variable("region")

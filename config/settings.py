@@ -7,15 +7,18 @@ the Host header. A malformed ``DATABASE_URL`` or ``REDIS_URL`` stops the process
 with one line, instead of failing on the first request.
 """
 
+import ipaddress
 import logging
 import os
+import re
 import sys
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
 
-from config.media import MediaSettingError, default_storage_from_env
+from config.media import MediaSettingError, default_storage_from_env, media_image_sources
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -119,12 +122,21 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "taggit",
     "markdownx",
+    "axes",
     "blog",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outermost after SecurityMiddleware, so that static files (WhiteNoise), kept pages
+    # and 503s get the headers too (CONTENT_SECURITY_POLICY below, blog/csp.py).
+    "blog.csp.SecurityHeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # A HEAD answer carries the headers of its GET and no body.
+    "blog.middleware.head_without_body",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside everything that queries: the database out of reach is a 503 page.
+    "blog.faults.DatabaseUnavailableMiddleware",
     # Before the session: a kept page needs no session, auth or CSRF work.
     "blog.pagecache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -135,6 +147,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it swaps a locked-out login's answer for the lockout page,
+    # which every middleware above then treats as any other response.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes' backend first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -326,6 +347,121 @@ if not DEBUG:
 if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# What a browser may do with this site's responses (blog/csp.py): Content-Security-Policy
+# through django-csp, Permissions-Policy, and X-Frame-Options on every response. Reader
+# pages load everything from this origin, images also from the media bucket or its CDN;
+# nothing inline and no eval. The admin, the editor and its preview need nothing more.
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", *media_image_sources(STORAGES["default"])],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Cookies: scripts can read neither the session's nor the CSRF token's (the admin's scripts
+# and django-markdownx take the token from the form). Lax keeps both off cross-site POSTs
+# and subrequests, while a link to the admin from elsewhere still arrives logged in.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# Where the admin lives: BYTEPRESS_ADMIN_PATH, e.g. "backstage/" (default "admin/"). It may
+# not take the first segment of a reader's path, which it would hide (it is matched first).
+ADMIN_PATH_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]*")
+READER_PATHS = frozenset(
+    {
+        "accounts", "archive", "favicon.ico", "feed", "feed.json", "media", "preview",
+        "robots.txt", "search", "series", "sitemap.xml", "static", "tags",
+    }
+)  # fmt: skip
+
+
+def admin_path_problem(value: str) -> str:
+    """What is wrong with a BYTEPRESS_ADMIN_PATH, or ""."""
+    segments = value.strip().strip("/").split("/")
+    if not all(ADMIN_PATH_SEGMENT.fullmatch(segment) for segment in segments):
+        return (
+            "use path segments of letters, digits, '.', '_', '~' and '-' (each starting with "
+            "a letter or digit), separated by '/', e.g. backstage/"
+        )
+    if segments[0].lower() in READER_PATHS:
+        return f"/{segments[0]}/ is a reader's path, and the admin would hide it"
+    return ""
+
+
+_ADMIN_PATH = os.environ.get("BYTEPRESS_ADMIN_PATH", "admin/")
+if _problem := admin_path_problem(_ADMIN_PATH):
+    refuse(f"BYTEPRESS_ADMIN_PATH {_ADMIN_PATH!r} cannot be used: {_problem}.")
+BYTEPRESS_ADMIN_PATH = _ADMIN_PATH.strip().strip("/") + "/"
+
+# Login throttling (django-axes). After BYTEPRESS_LOGIN_FAILURE_LIMIT failed logins for one
+# account (from any address), or from one address (for any accounts), logins pause for that
+# account or address for BYTEPRESS_LOGIN_COOLOFF_MINUTES after the last failure counted. The
+# account rule stops a guesser who spreads over many addresses, the address rule one who
+# sprays a common password over many accounts. Attempts made during a pause are refused
+# without being counted, so they cannot stretch it; a success clears the count;
+# `manage.py axes_reset_username NAME` (or `axes_reset_ip ADDRESS`) lifts a pause at once.
+BYTEPRESS_LOGIN_FAILURE_LIMIT = env_int("BYTEPRESS_LOGIN_FAILURE_LIMIT", 5)
+BYTEPRESS_LOGIN_COOLOFF_MINUTES = env_int("BYTEPRESS_LOGIN_COOLOFF_MINUTES", 15)
+if BYTEPRESS_LOGIN_FAILURE_LIMIT < 1:
+    refuse("BYTEPRESS_LOGIN_FAILURE_LIMIT must be at least 1.")
+if BYTEPRESS_LOGIN_COOLOFF_MINUTES < 1:
+    refuse("BYTEPRESS_LOGIN_COOLOFF_MINUTES must be at least 1.")
+# How many reverse proxies in front of the site add to X-Forwarded-For: by default one
+# when DJANGO_SECURE_PROXY_SSL_HEADER says a proxy is there (nginx, deploy/), else none.
+BYTEPRESS_PROXY_COUNT = env_int(
+    "BYTEPRESS_PROXY_COUNT", 1 if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER") else 0
+)
+if BYTEPRESS_PROXY_COUNT < 0:
+    refuse("BYTEPRESS_PROXY_COUNT must be 0 or more.")
+
+
+def client_address(request) -> str | None:
+    """The address a login attempt came from.
+
+    Each trusted proxy appends the address it received the request from to
+    X-Forwarded-For, so the client's is BYTEPRESS_PROXY_COUNT entries from the right;
+    anything further left was written by the client, who could name any address there.
+    Without a proxy, or when the header does not have what the proxies would have
+    written, the connection's own address is used.
+    """
+    from django.conf import settings
+
+    remote = request.META.get("REMOTE_ADDR")
+    proxies = settings.BYTEPRESS_PROXY_COUNT
+    if not proxies:
+        return remote
+    hops = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+    if len(hops) < proxies:
+        return remote
+    try:
+        return str(ipaddress.ip_address(hops[-proxies].strip()))
+    except ValueError:
+        return remote
+
+
+AXES_FAILURE_LIMIT = BYTEPRESS_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=BYTEPRESS_LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = client_address
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+# No "AXES: BEGIN" line at every start; failures and lockouts are still logged.
+AXES_VERBOSE = False
+# Attempts are forgotten after the cool-off, but a log of every login would grow for good,
+# with no page to read it: `manage.py axes_list_attempts` shows what is counted now.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
+
 # The page cache of anonymous readers' pages (blog/pagecache.py); 0 turns it off (the
 # benchmark's "cold" pages). Validators and Cache-Control headers are sent either way.
 BYTEPRESS_PAGE_CACHE = env_bool("BYTEPRESS_PAGE_CACHE", True)
@@ -349,8 +485,8 @@ if BYTEPRESS_SHARE_PREVIEW_DAYS < 1:
 
 # django-markdownx: our own staff-only endpoints and our own sanitising renderer
 # (the library's defaults are open to anonymous users and do not sanitise).
-MARKDOWNX_URLS_PATH = "/admin/markdownx/markdownify/"
-MARKDOWNX_UPLOAD_URLS_PATH = "/admin/markdownx/upload/"
+MARKDOWNX_URLS_PATH = f"/{BYTEPRESS_ADMIN_PATH}markdownx/markdownify/"
+MARKDOWNX_UPLOAD_URLS_PATH = f"/{BYTEPRESS_ADMIN_PATH}markdownx/upload/"
 MARKDOWNX_MARKDOWNIFY_FUNCTION = "blog.markdown.render_markdown"
 MARKDOWNX_UPLOAD_MAX_SIZE = BYTEPRESS_UPLOAD_MAX_BYTES
 MARKDOWNX_UPLOAD_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
@@ -391,4 +527,7 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    # django-axes logs each failure and lockout as a warning, and four lines of
+    # bookkeeping at INFO for every login.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

@@ -23,33 +23,38 @@ def after_login(request):
     return redirect("admin:index" if request.user.is_staff else "blog:home")
 
 
-urlpatterns = [
-    path("accounts/after-login/", after_login, name="after-login"),
-    # The editor's endpoints sit before the admin, whose catch-all would swallow them.
-    path("admin/markdownx/markdownify/", editor.markdownify, name="markdownx_markdownify"),
-    path("admin/markdownx/upload/", editor.upload_image, name="markdownx_upload"),
-    path("admin/blog/post/autosave/", admin_views.autosave, name="post-autosave"),
+# Views of ours under the admin's prefix (settings.BYTEPRESS_ADMIN_PATH). They come before
+# the admin, whose catch-all would swallow them.
+admin_extras = [
+    path("markdownx/markdownify/", editor.markdownify, name="markdownx_markdownify"),
+    path("markdownx/upload/", editor.upload_image, name="markdownx_upload"),
+    path("blog/post/autosave/", admin_views.autosave, name="post-autosave"),
     path(
-        "admin/blog/post/autosave/discard/",
+        "blog/post/autosave/discard/",
         admin_views.discard_autosave,
         name="post-autosave-discard",
     ),
     path(
-        "admin/blog/post/<int:post_id>/revisions/",
+        "blog/post/<int:post_id>/revisions/",
         admin_views.revision_list,
         name="post-revisions",
     ),
     path(
-        "admin/blog/post/<int:post_id>/revisions/<int:revision_id>/",
+        "blog/post/<int:post_id>/revisions/<int:revision_id>/",
         admin_views.revision_diff,
         name="post-revision",
     ),
     path(
-        "admin/blog/post/<int:post_id>/revisions/<int:revision_id>/restore/",
+        "blog/post/<int:post_id>/revisions/<int:revision_id>/restore/",
         admin_views.revision_restore,
         name="post-revision-restore",
     ),
-    path("admin/", admin.site.urls),
+]
+
+urlpatterns = [
+    path("accounts/after-login/", after_login, name="after-login"),
+    path(settings.BYTEPRESS_ADMIN_PATH, include(admin_extras)),
+    path(settings.BYTEPRESS_ADMIN_PATH, admin.site.urls),
     path("favicon.ico", favicon),
     # The index, and the sitemaps it lists (each in pages: ?p=2, …).
     path("sitemap.xml", sitemaps.index, name="sitemap"),

@@ -49,13 +49,15 @@ def test_author_writes_a_post_with_live_preview_and_an_image(logged_in, live_ser
 
     page.fill("#id_body", "# Hello\n\nSome **bold** text.\n\n")
     preview = page.locator(".field-body .markdownx-preview")
-    preview.locator("h2#hello").wait_for()
+    preview.locator("h2#p-hello").wait_for()
     assert preview.locator("strong").inner_text() == "bold"
 
     # Drop an image: it is uploaded and inserted with placeholder alt text, selected.
     page.evaluate("document.querySelector('#id_body').setSelectionRange(9999, 9999)")
     drop(page, "#id_body", image_bytes("PNG", size=(320, 200)), "red.png", "image/png")
-    page.wait_for_function("document.querySelector('#id_body').value.includes('/media/images/')")
+    page.wait_for_function(
+        "() => document.querySelector('#id_body').value.includes('/media/images/')"
+    )
     selected = page.evaluate(
         "(() => { const e = document.querySelector('#id_body');"
         " return e.value.slice(e.selectionStart, e.selectionEnd); })()"
@@ -140,7 +142,9 @@ def test_an_uploaded_image_gets_a_paragraph_of_its_own(logged_in, live_server):
 
     # Dropped at the end of a paragraph: blank lines on both sides, none doubled.
     drop(page, "#id_body", image_bytes("PNG", size=(320, 200)), "chart.png", "image/png")
-    page.wait_for_function("document.querySelector('#id_body').value.includes('/media/images/')")
+    page.wait_for_function(
+        "() => document.querySelector('#id_body').value.includes('/media/images/')"
+    )
     assert re.fullmatch(
         rf"Caches everywhere\.\n\n{IMAGE}\n\nSecond paragraph\.", page.input_value("#id_body")
     )
@@ -157,7 +161,7 @@ def test_an_uploaded_image_gets_a_paragraph_of_its_own(logged_in, live_server):
         ["#id_body", "pasted.png", "image/png", base64.b64encode(image_bytes("PNG")).decode()],
     )
     page.wait_for_function(
-        "document.querySelector('#id_body').value.split('/media/images/').length === 3"
+        "() => document.querySelector('#id_body').value.split('/media/images/').length === 3"
     )
     body = page.input_value("#id_body")
     assert re.fullmatch(

@@ -96,7 +96,9 @@ def test_the_reference_post_is_rebuilt_through_the_admin(logged_in, live_server,
     # An image dropped in at the end, then described and captioned.
     page.evaluate("document.querySelector('#id_body').setSelectionRange(99999, 99999)")
     drop(page, "#id_body", image_bytes("PNG", size=(1200, 600)), "disks.png", "image/png")
-    page.wait_for_function("document.querySelector('#id_body').value.includes('/media/images/')")
+    page.wait_for_function(
+        "() => document.querySelector('#id_body').value.includes('/media/images/')"
+    )
     body = page.input_value("#id_body")
     page.fill(
         "#id_body",

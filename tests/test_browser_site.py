@@ -97,7 +97,7 @@ def test_table_of_contents_leads_to_its_headings(page, site):
     page.goto(site + "/bytes/sqlite-is-enough/")
     contents = page.get_by_role("navigation", name="Contents")
     contents.get_by_role("link", name="Further reading").click()
-    page.wait_for_url("**/bytes/sqlite-is-enough/#further-reading")
+    page.wait_for_url("**/bytes/sqlite-is-enough/#p-further-reading")
     heading = page.get_by_role("heading", name="Further reading")
     assert heading.is_visible()
 

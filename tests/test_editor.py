@@ -76,7 +76,7 @@ def test_preview_uses_the_site_renderer_and_sanitises(staff_client):
     response = staff_client.post(PREVIEW, {"content": source}, **XHR)
     assert response.status_code == 200
     body = response.content.decode()
-    assert '<h2 id="title">' in body
+    assert '<h2 id="p-title">' in body
     assert 'class="highlight"' in body
     assert "<script" not in body
     assert "javascript:" not in body

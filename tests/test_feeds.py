@@ -138,7 +138,7 @@ def test_items_carry_full_content_with_absolute_urls_and_links(client, demo):
     with_image = next(e for e in feed.entries if "HTTP caching" in e.title)
     assert 'src="http://testserver/media/renditions/' in with_image.content[0].value
     footnotes = next(e for e in feed.entries if "SQLite is enough" in e.title)
-    assert 'href="http://testserver/bytes/sqlite-is-enough/#fn:wal"' in footnotes.content[0].value
+    assert 'href="http://testserver/bytes/sqlite-is-enough/#p-fn:wal"' in footnotes.content[0].value
 
 
 def test_items_have_author_dates_categories_and_uuid_guid(client, demo):

@@ -35,17 +35,17 @@ def test_tables_use_align_attributes():
 
 def test_footnotes_link_both_ways():
     doc = tree(render_markdown("Claim.[^n]\n\n[^n]: Source."))
-    assert doc.cssselect('sup a[href="#fn:n"]')
-    assert doc.cssselect('li#fn\\:n a[href="#fnref:n"]')
+    assert doc.cssselect('sup a[href="#p-fn:n"]')
+    assert doc.cssselect('li#p-fn\\:n a[href="#p-fnref:n"]')
 
 
 def test_headings_get_anchors_and_a_table_of_contents():
     result = render("# Intro\n\n## Details\n\ntext")
     doc = tree(result.html)
     assert [h.tag for h in doc.cssselect("h2")] == ["h2", "h2"], "# is demoted below the title"
-    assert doc.cssselect('h2#intro a.heading-anchor[href="#intro"]')
+    assert doc.cssselect('h2#p-intro a.heading-anchor[href="#p-intro"]')
     toc = tree(result.toc_html)
-    assert [a.get("href") for a in toc.cssselect("a")] == ["#intro", "#details"]
+    assert [a.get("href") for a in toc.cssselect("a")] == ["#p-intro", "#p-details"]
 
 
 def test_image_alone_in_a_paragraph_becomes_a_figure_with_caption():
@@ -60,7 +60,7 @@ def test_external_links_get_noopener_noreferrer_and_internal_links_do_not():
     rels = {a.get("href"): a.get("rel") for a in doc.cssselect("a")}
     assert rels["https://example.org/x"] == "noopener noreferrer"
     assert rels["/bytes/post/"] is None
-    assert rels["#top"] is None
+    assert rels["#p-top"] is None, "a link within the text follows the prefixed ids"
 
 
 def test_author_supplied_rel_is_replaced():

@@ -202,7 +202,7 @@ class TestValidation:
 class TestDerivedFields:
     def test_body_html_is_rendered_and_sanitised_on_save(self, make_post):
         post = make_post(body="## Hi\n\n<script>x()</script>*there*")
-        assert '<h2 id="hi">' in post.body_html
+        assert '<h2 id="p-hi">' in post.body_html
         assert "<em>there</em>" in post.body_html
         assert "<script" not in post.body_html
         post.body = "changed"

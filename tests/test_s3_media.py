@@ -94,7 +94,7 @@ def test_media_storage_s3_is_configured_from_the_environment():
     )
     assert result.returncode == 0, result.stderr
     loaded = json.loads(result.stdout)
-    assert loaded["backend"] == "storages.backends.s3.S3Storage"
+    assert loaded["backend"] == "blog.media_storage.MediaS3Storage"
     assert loaded["options"] == {
         "bucket_name": "blog-media",
         "endpoint_url": "https://s3.example.com",

@@ -8,12 +8,14 @@ from urllib.parse import unquote
 import html5lib
 import pytest
 from django.db import connection
+from django.http import HttpResponse
 from django.test.utils import CaptureQueriesContext
 from django.urls import resolve, reverse
 from django.utils import timezone
 from lxml import html as lxml_html
 
 from blog import dates, views
+from blog.middleware import head_without_body
 from blog.models import Link, Post, Section, Series, SiteSettings, Tag
 
 pytestmark = pytest.mark.django_db
@@ -688,3 +690,13 @@ def test_a_tag_only_drafts_carry_is_not_public(client, make_post):
     assert client.get("/tags/secret-plans/").status_code == 404
     assert client.get("/tags/secret-plans/feed/").status_code == 404
     assert client.get("/tags/secret-plans/feed/atom/").status_code == 404
+
+
+def test_a_head_answer_has_the_headers_of_its_get_and_no_body(rf):
+    """The test client drops HEAD bodies itself; a WSGI server is sent what the site
+    returns, so the middleware is called directly."""
+    page = HttpResponse(b"<p>" * 100, content_type="text/html")
+    head = head_without_body(lambda request: page)(rf.head("/"))
+    assert head.content == b"" and head["Content-Length"] == "300"
+    get = head_without_body(lambda request: HttpResponse(b"<p>"))(rf.get("/"))
+    assert get.content == b"<p>"

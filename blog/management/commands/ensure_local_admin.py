@@ -5,6 +5,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.urls import reverse
 
 CREDENTIALS_FILE = Path(settings.BASE_DIR) / ".local-admin"
 
@@ -18,10 +19,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
         parser.add_argument(
-            "--url", default="http://127.0.0.1:8000/admin/", help="Where to log in."
+            "--origin",
+            default="http://127.0.0.1:8000",
+            help="Where the site runs; the login address is the admin's under it.",
         )
 
-    def handle(self, *args, username, url, **options):
+    def handle(self, *args, username, origin, **options):
+        # The admin's address follows BYTEPRESS_ADMIN_PATH.
+        url = origin.rstrip("/") + reverse("admin:index")
         users = get_user_model().objects
         if not users.filter(is_superuser=True).exists():
             password = secrets.token_urlsafe(12)
